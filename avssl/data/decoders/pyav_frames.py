@@ -1,0 +1,69 @@
+"""Robust frame iteration over one PyAV stream, shared by probing and clip reading.
+
+FFmpeg's real-world trouble is handled here once: zero-size packets in the middle of a stream
+(Ogg) would flush the decoder early, so they are skipped; a corrupt packet is skipped and
+counted instead of ending the read; the decoder is flushed at the end so the last frames of
+codecs with delay (B-frames, AAC priming) are not lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+
+@dataclass
+class DecodeTally:
+    """Counts what went wrong while iterating, for probes and reports."""
+
+    corrupt_packets: int = 0
+
+
+def iter_frames(container: av.container.InputContainer, stream: av.stream.Stream, tally: DecodeTally) -> Iterator:
+    """Decoded frames of `stream` in presentation order as the decoder emits them."""
+    for packet in container.demux(stream):
+        if packet.size == 0 and packet.dts is not None:
+            continue  # mid-stream empty packet: decoding it would flush the decoder
+        try:
+            frames = packet.decode()
+        except av.error.EOFError:
+            return
+        except (av.error.InvalidDataError, av.error.ValueError, av.error.UndefinedError):
+            tally.corrupt_packets += 1
+            continue
+        yield from frames
+
+
+def open_container(path: str) -> av.container.InputContainer:
+    """Open for reading; metadata that is not UTF-8 is ignored rather than fatal."""
+    return av.open(str(path), mode="r", metadata_errors="ignore")
+
+
+_INT_SCALE = {"s16": 32768.0, "s16p": 32768.0, "s32": 2147483648.0, "s32p": 2147483648.0, "s64": 2.0**63, "s64p": 2.0**63}
+
+
+def audio_frame_to_float(frame: av.AudioFrame) -> np.ndarray:
+    """(channels, samples) float32 in [-1, 1] for any sample format and channel layout
+    (packed or planar; 8/16/24/32-bit integer — 24-bit PCM arrives as s32 — or float)."""
+    array = frame.to_ndarray()
+    fmt = frame.format.name
+    channels = len(frame.layout.channels)
+    if not frame.format.is_planar:
+        array = array.reshape(-1, channels).T
+    if fmt in ("u8", "u8p"):
+        return ((array.astype(np.float32) - 128.0) / 128.0).astype(np.float32)
+    if fmt in _INT_SCALE:
+        return (array.astype(np.float64) / _INT_SCALE[fmt]).astype(np.float32)
+    return array.astype(np.float32, copy=False)
+
+
+def frame_time(frame: av.frame.Frame) -> float | None:
+    """Presentation time in seconds; falls back to dts when pts is missing (some AVI/FLV)."""
+    if frame.pts is not None and frame.time_base is not None:
+        return float(frame.pts * frame.time_base)
+    if getattr(frame, "dts", None) is not None and frame.time_base is not None:
+        return float(frame.dts * frame.time_base)
+    return None

@@ -1,23 +1,24 @@
 """Per-frequency statistics of log power spectrograms, for AVID's input standardisation.
 
-AVID feeds its audio network `(x - mean[f]) / std[f]` where `x` is the dB spectrogram
-(Morgado et al., CVPR 2021, Sec. 4 / supplement). The official code loads precomputed
-per-frequency `mean` and `std` arrays of shape (257,) from `.npz` files shipped with its repo
-(`datasets/assets/audio-spectDB-24k-*-norm-stats.npz`): dataset statistics whose means fall
-from about -0.1 dB (lowest bins) to about -54 dB (highest), with stds of 17-21 dB. Those
-arrays are CC BY-NC, so we do not ship them; `AudioStats.load` reads them unchanged (same field
-names, `count` optional) for users who need inputs identical to the released checkpoints.
+AVID (Morgado et al., CVPR 2021) feeds its audio network `(x - mean[f]) / std[f]`, where `x` is
+the dB spectrogram. The official code loads precomputed per-frequency `mean` and `std` arrays of
+shape (257,) (float32) from `.npz` files in its repo (`datasets/assets/
+audio-spectDB-24k-*-norm-stats.npz`): dataset statistics whose means fall from about -0.1 dB
+(lowest bins) to about -54 dB (highest), with stds of 17-21 dB. Those arrays are CC BY-NC, so we
+do not ship them; `AudioStats.load` reads them unchanged (same field names, `count` optional)
+for users who need inputs identical to the released checkpoints.
 
 Default stats (`default_audio_stats`), and why. A researcher expects the default to put real
-audio on roughly unit scale *with* the high-frequency roll-off removed, as dataset stats do; a
-flat mean/std would leave the top bins about one std below zero. No real dataset can ship here,
-so the default is computed by `synthetic_audio_stats` from a fixed-seed synthetic corpus built
-to mimic broad features of natural sound: coloured noise with power spectrum ∝ 1/f^α, α uniform
-in [1, 2] (between pink and brown, the range of most environmental sound), half of the clips
-with an added harmonic tone stack (f0 log-uniform in 100-1000 Hz, amplitudes 1/k), at a loudness
-uniform in [-50, -15] dBFS RMS. It reproduces the scale of dataset stats (means of roughly -10 to
--60 dB, stds of roughly 10-20 dB), not their exact values: compute your own with
-`compute_audio_stats` for serious runs, and keep them with the checkpoint.
+audio on roughly unit scale *with* the high-frequency roll-off taken out, as dataset stats do;
+one global mean/std would leave low and high bins more than a std apart. No real dataset can
+ship here, so the default is computed by `synthetic_audio_stats` from a fixed-seed synthetic
+corpus mimicking broad features of natural sound: coloured noise with power ∝ 1/f^α over
+20 Hz-12 kHz (nothing below: recordings are high-passed), α uniform in [1, 2] (pink to brown);
+half the clips add a harmonic tone (f0 log-uniform in 100-1000 Hz, up to 20 harmonics of
+amplitude 1/k, 10 dB below to 20 dB above the noise); loudness uniform in [-50, -15] dBFS RMS.
+Its means run from about +8 dB (lowest bins) to about -29 dB (highest), stds 12-15 dB: the scale
+and tilt of dataset stats, not their values (real audio rolls off more steeply). For serious
+runs compute your own with `compute_audio_stats` and keep them with the checkpoint.
 `python -m avssl.data.audio_stats` rewrites the shipped file; a test checks it is reproducible.
 
 Statistics are accumulated in float64 with the parallel merge of Chan, Golub & LeVeque (1979),
@@ -203,18 +204,17 @@ def synthetic_reference_clips(
         return low + (high - low) * float(torch.rand((), generator=generator, dtype=torch.float64))
 
     freqs = torch.fft.rfftfreq(num_samples, d=1.0 / sample_rate, dtype=torch.float64)
-    lowest = freqs[1]
+    audible = freqs >= 20.0
     time = torch.arange(num_samples, dtype=torch.float64) / sample_rate
     for _ in range(num_clips):
         alpha = uniform(1.0, 2.0)
         white = torch.randn(num_samples, generator=generator, dtype=torch.float64)
-        shaping = freqs.clamp_min(lowest).pow(-alpha / 2)
-        shaping[0] = 0.0
+        shaping = torch.where(audible, freqs.clamp_min(20.0).pow(-alpha / 2), 0.0)
         clip = torch.fft.irfft(torch.fft.rfft(white) * shaping, n=num_samples)
         clip = clip / clip.pow(2).mean().sqrt()
         if uniform(0.0, 1.0) < 0.5:
             f0 = math.exp(uniform(math.log(100.0), math.log(1000.0)))
-            harmonics = torch.arange(1, int(sample_rate / 2 // f0) + 1, dtype=torch.float64)
+            harmonics = torch.arange(1, min(20, int(sample_rate / 2 // f0)) + 1, dtype=torch.float64)
             phases = 2 * math.pi * torch.rand(harmonics.shape, generator=generator, dtype=torch.float64)
             tone = (torch.sin(2 * math.pi * f0 * harmonics[:, None] * time + phases[:, None]) / harmonics[:, None])
             tone = tone.sum(0)

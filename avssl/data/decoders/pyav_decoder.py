@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
 
 import av
@@ -21,18 +23,27 @@ def _open(path: str) -> av.container.InputContainer:
     try:
         return open_container(path)
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as error:
-        raise DecodeError(path, _describe_open_error(error)) from error
+        raise DecodeError(path, _describe_open_error(path, error)) from error
 
 
-def _describe_open_error(error: Exception) -> str:
-    text = str(error)
-    if "moov atom not found" in text:
-        return "truncated: moov atom not found"
-    if isinstance(error, av.error.InvalidDataError):
-        return "not a media file: invalid data found when processing input"
+def _describe_open_error(path: str, error: Exception) -> str:
+    """A short reason a person can act on; FFmpeg's own message is often only "invalid data"."""
     if isinstance(error, FileNotFoundError):
         return "file not found"
-    return f"cannot open: {text}"
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        return "empty file (0 bytes)"
+    if isinstance(error, av.error.InvalidDataError):
+        if _looks_like_iso_media(path):
+            # An MP4/MOV whose index (written last by most muxers) never made it to disk.
+            return "truncated: moov atom not found"
+        return "not a media file: invalid data found when processing input"
+    return f"cannot open: {error}"
+
+
+def _looks_like_iso_media(path: str) -> bool:
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        return handle.read(12)[4:8] == b"ftyp"
+    return False
 
 
 def _seek(container: av.container.InputContainer, stream: av.stream.Stream, t: float) -> None:
@@ -77,7 +88,7 @@ class PyAVDecoder(Decoder):
         if not times:
             return {"video_codec": stream.codec_context.name}
         times.sort()
-        interval = _median_interval(times, stream)
+        interval = _mean_interval(times, stream)
         return {
             "video_start": times[0],
             "video_end": times[-1] + interval,
@@ -178,12 +189,10 @@ class PyAVDecoder(Decoder):
         return cut_audio_window(chunks, native_rate, start, duration, rate, path)
 
 
-def _median_interval(times: list[float], stream) -> float:
-    """Typical frame duration: the median pts step, robust to variable frame rate and gaps."""
-    if len(times) > 1:
-        steps = np.diff(np.asarray(times))
-        steps = steps[steps > 0]
-        if steps.size:
-            return float(np.median(steps))
+def _mean_interval(times: list[float], stream) -> float:
+    """Average frame duration over the stream: right for variable frame rate and for containers
+    that round timestamps to milliseconds (Matroska: 33, 33, 34 ms for 29.97 fps)."""
+    if len(times) > 1 and times[-1] > times[0]:
+        return (times[-1] - times[0]) / (len(times) - 1)
     rate = stream.average_rate or stream.guessed_rate
     return float(1.0 / rate) if rate else 0.0

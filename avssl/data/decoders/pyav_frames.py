@@ -31,7 +31,7 @@ def iter_frames(container: av.container.InputContainer, stream: av.stream.Stream
             frames = packet.decode()
         except av.error.EOFError:
             return
-        except (av.error.InvalidDataError, av.error.ValueError, av.error.UndefinedError):
+        except av.error.FFmpegError:
             tally.corrupt_packets += 1
             continue
         yield from frames

@@ -81,7 +81,7 @@ class LogSpectrogram(nn.Module):
                 f"mean and std must have shape ({self.num_freqs},) for n_fft={n_fft}, got "
                 f"{tuple(mean.shape)} and {tuple(std.shape)}"
             )
-        self.register_buffer("window", torch.hann_window(n_fft, periodic=True, dtype=torch.float32))
+        self.register_buffer("window", torch.hann_window(n_fft, periodic=True, dtype=torch.float64).float())
         self.register_buffer("mean", mean.clone())
         self.register_buffer("std", std.clone())
 

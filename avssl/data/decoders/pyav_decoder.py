@@ -46,6 +46,15 @@ def _looks_like_iso_media(path: str) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def _as_decode_error(path: str):
+    """Any FFmpeg failure while reading a clip is a property of the file: report it as one."""
+    try:
+        yield
+    except av.error.FFmpegError as error:
+        raise DecodeError(path, f"decoding failed: {error}") from error
+
+
 def _seek(container: av.container.InputContainer, stream: av.stream.Stream, t: float) -> None:
     if stream.time_base is None:
         container.seek(0)
@@ -128,7 +137,7 @@ class PyAVDecoder(Decoder):
     # --- clips ----------------------------------------------------------------------------
     def read_video(self, path: str, times: Sequence[float], size: tuple[int, int] | None = None) -> torch.Tensor:
         times = list(times)
-        with _open(path) as container:
+        with _open(path) as container, _as_decode_error(path):
             if not container.streams.video:
                 raise DecodeError(path, "no video stream")
             stream = container.streams.video[0]
@@ -167,7 +176,7 @@ class PyAVDecoder(Decoder):
         return [frames[i] for i in order], [frame_times[i] for i in order]
 
     def read_audio(self, path: str, start: float, duration: float, rate: int) -> torch.Tensor:
-        with _open(path) as container:
+        with _open(path) as container, _as_decode_error(path):
             if not container.streams.audio:
                 raise DecodeError(path, "no audio stream")
             stream = container.streams.audio[0]

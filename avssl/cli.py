@@ -1,0 +1,103 @@
+"""The `avssl` command: the only place that knows about every part of the package."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _add_prepare(subparsers) -> None:
+    p = subparsers.add_parser("prepare", help="probe raw videos, write a validated manifest (+ optional re-encode)")
+    p.add_argument("src", help="folder of videos (class_name/video.ext gives labels) or a CSV with a 'path' column")
+    p.add_argument("--out", required=True, help="output folder for manifest.csv, rejected.csv, re-encoded videos")
+    p.add_argument("--workers", type=int, default=2, help="probe processes (0 = in this process)")
+    p.add_argument("--decoder", default="pyav", help="decoder used to probe (default pyav)")
+    p.add_argument("--min-duration", type=float, default=2.0,
+                   help="seconds of overlapping audio+video a file needs (AVID audio window: 2.0)")
+    p.add_argument("--allow-silent", action="store_true", help="accept files with no or silent audio (video-only use)")
+    p.add_argument("--max-corrupt-packets", type=int, default=0, help="undecodable packets tolerated per file")
+    p.add_argument("--reencode", action="store_true", help="also write training-format copies into OUT/videos")
+    p.add_argument("--short-side", type=int, default=160, help="re-encode: short side in pixels (128-320)")
+    p.add_argument("--fps", type=float, default=16.0, help="re-encode: frame rate")
+    p.add_argument("--gop", type=float, default=1.0, help="re-encode: seconds between keyframes")
+    p.add_argument("--audio-codec", default="aac", choices=("aac", "flac"), help="re-encode: audio codec (24 kHz mono)")
+    p.add_argument("--audio-stats", action="store_true",
+                   help="also compute per-frequency spectrogram stats of the accepted videos into OUT/audio_stats.npz")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(run=_run_prepare)
+
+
+def _run_prepare(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from avssl.data.media_check import MediaRequirements
+    from avssl.data.prepare import prepare
+    from avssl.data.reencode import ReencodeSpec
+
+    needs = MediaRequirements(min_duration=args.min_duration, need_audio=not args.allow_silent,
+                              max_corrupt_packets=args.max_corrupt_packets)
+    spec = ReencodeSpec(short_side=args.short_side, fps=args.fps, gop_seconds=args.gop,
+                        audio_codec=args.audio_codec) if args.reencode else None
+    summary = prepare(args.src, args.out, needs, spec, workers=args.workers, decoder=args.decoder,
+                      progress=not args.no_progress)
+    console = Console()
+    table = Table(title=f"avssl prepare → {args.out}")
+    table.add_column("")
+    table.add_column("files", justify="right")
+    table.add_row("accepted", str(summary.accepted))
+    table.add_row("rejected", str(summary.rejected))
+    for reason, count in summary.reasons.items():
+        table.add_row(f"  {reason}", str(count))
+    table.add_row("total hours (accepted)", f"{summary.hours:.3f}")
+    if summary.resumed:
+        table.add_row("taken from an earlier run", str(summary.resumed))
+    console.print(table)
+    console.print(f"manifest: {summary.manifest}\nrejected: {Path(args.out) / 'rejected.csv'}")
+    if args.audio_stats and summary.accepted:
+        from avssl.data.manifest import read_manifest
+        from avssl.data.manifest_audio_stats import manifest_audio_stats
+
+        stats = manifest_audio_stats(read_manifest(args.out), workers=args.workers, progress=not args.no_progress)
+        stats.save(Path(args.out) / "audio_stats.npz")
+        console.print(f"audio stats ({stats.count} frames): {Path(args.out) / 'audio_stats.npz'} "
+                      "— use it with data.audio.stats=...")
+    return 0
+
+
+def _add_inspect(subparsers) -> None:
+    p = subparsers.add_parser("inspect", help="what the decoders see in a file, or statistics of a manifest")
+    p.add_argument("target", help="a media file, a manifest.csv, or a folder holding one")
+    p.add_argument("--decoders", default="pyav", help="comma-separated back-ends to probe a file with")
+    p.set_defaults(run=_run_inspect)
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from avssl.data.inspect_media import inspect_target
+
+    return inspect_target(args.target, tuple(d.strip() for d in args.decoders.split(",") if d.strip()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from avssl import __version__
+
+    parser = argparse.ArgumentParser(prog="avssl", description="Audio-visual self-supervised learning.")
+    parser.add_argument("--version", action="version", version=f"avssl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_prepare(subparsers)
+    _add_inspect(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"avssl {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

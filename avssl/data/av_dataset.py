@@ -1,0 +1,159 @@
+"""`AVClipDataset`: a manifest → AVID training samples {video, audio, index, label?}.
+
+Map-style, so DataLoader samplers, DDP sharding and exact resume work: item i is clip
+i % clips_per_video of video i // clips_per_video, and its randomness comes from a generator
+seeded by (seed, epoch, i), the same whichever worker draws it. A file that fails to decode is
+replaced by another video (bounded retries), logged once, and counted in the sample's
+`decode_failures`; the replacement carries its own instance index, so a memory bank never
+receives one video's embedding under another's index.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch.utils.data import Dataset
+
+from avssl.data.clip_sampling import AVClipSampler, AVClipSpan
+from avssl.data.decoders import DecodeError, create_decoder
+from avssl.data.manifest import Manifest
+
+log = logging.getLogger(__name__)
+
+_SEED_MIX = 1_000_003  # a prime: (seed, epoch, item) → distinct generator seeds
+
+
+@dataclass(frozen=True)
+class DecodeSize:
+    """Decode frames with the short side at `short_side` (aspect kept); None = native size."""
+
+    short_side: int | None = 128
+
+    def for_frame(self, width: int, height: int) -> tuple[int, int] | None:
+        if not self.short_side or not width or not height:
+            return None
+        scale = self.short_side / min(width, height)
+        return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+class AVClipDataset(Dataset):
+    """Samples of `manifest`: video (3, T, H, W) float, audio (1, 200, 257) float, index, label.
+
+    `video_transform(uint8 (T,H,W,3), generator)` and `audio_transform(waveform, generator)` do
+    the augmentation; `audio_features(waveform)` is the front-end (e.g. LogSpectrogram).
+    Set `with_audio=False` / `with_video=False` for single-modality use.
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        clip_sampler: AVClipSampler,
+        clips_per_video: int = 1,
+        audio_duration: float = 2.0,
+        audio_rate: int = 24000,
+        video_transform: Callable | None = None,
+        audio_transform: Callable | None = None,
+        audio_features: Callable | None = None,
+        decode_size: DecodeSize = DecodeSize(),
+        decoder: str = "pyav",
+        with_video: bool = True,
+        with_audio: bool = True,
+        max_retries: int = 10,
+        seed: int = 0,
+    ) -> None:
+        if len(manifest) == 0:
+            raise ValueError(f"manifest in {manifest.manifest_dir} has no rows: nothing to train on")
+        self.manifest = manifest
+        self.clip_sampler = clip_sampler
+        self.clips_per_video = clips_per_video
+        self.audio_duration = audio_duration
+        self.audio_rate = audio_rate
+        self.video_transform = video_transform
+        self.audio_transform = audio_transform
+        self.audio_features = audio_features
+        self.decode_size = decode_size
+        self.decoder_name = decoder
+        self.with_video = with_video
+        self.with_audio = with_audio
+        self.max_retries = max_retries
+        self.seed = seed
+        self.epoch = 0
+        self._decoder = None
+        self._reported: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.manifest) * self.clips_per_video
+
+    def set_epoch(self, epoch: int) -> None:
+        """New augmentations each epoch; call before creating the epoch's DataLoader iterator."""
+        self.epoch = epoch
+
+    @property
+    def decoder(self):
+        if self._decoder is None:  # created lazily, inside each worker
+            self._decoder = create_decoder(self.decoder_name)
+        return self._decoder
+
+    def generator_for(self, item: int) -> torch.Generator:
+        return torch.Generator().manual_seed((self.seed * _SEED_MIX + self.epoch) * _SEED_MIX + item)
+
+    def __getitem__(self, item: int) -> dict:
+        if not 0 <= item < len(self):
+            raise IndexError(f"item {item} out of range for {len(self)} samples")
+        generator = self.generator_for(item)
+        video_index, clip_index = divmod(item, self.clips_per_video)
+        failures = 0
+        while True:
+            try:
+                span = self.span_for(video_index, clip_index, generator)
+                frames, waveform = self._decode(video_index, span)
+            except (DecodeError, OSError) as error:
+                failures += 1
+                self._report(video_index, error)
+                if failures > self.max_retries:
+                    raise RuntimeError(
+                        f"{failures} consecutive samples failed to decode (last: {error}); "
+                        "check the manifest with 'avssl inspect' or re-run 'avssl prepare'"
+                    ) from error
+                video_index = int(torch.randint(len(self.manifest), (), generator=generator))
+                continue
+            sample = self._finish(video_index, frames, waveform, generator)
+            sample["decode_failures"] = failures
+            return sample
+
+    def _report(self, video_index: int, error: Exception) -> None:
+        path = self.manifest.file_for(video_index)
+        if path not in self._reported:  # once per file per worker: a bad file must not flood the log
+            self._reported.add(path)
+            log.warning("skipping %s (instance %d): %s", path, video_index, error)
+
+    def span_for(self, video_index: int, clip_index: int, generator: torch.Generator | None) -> AVClipSpan:
+        row = self.manifest.rows[video_index]
+        return self.clip_sampler(row.start, row.duration, clip_index, generator)
+
+    def _decode(self, video_index: int, span: AVClipSpan) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        row = self.manifest.rows[video_index]
+        path = self.manifest.file_for(video_index)
+        frames = waveform = None
+        if self.with_video:
+            frames = self.decoder.read_video(path, span.video_times, self.decode_size.for_frame(row.width, row.height))
+        if self.with_audio:
+            waveform = self.decoder.read_audio(path, span.audio.start, self.audio_duration, self.audio_rate)
+        return frames, waveform
+
+    def _finish(self, video_index: int, frames: torch.Tensor | None, waveform: torch.Tensor | None,
+                generator: torch.Generator) -> dict:
+        """Augment and featurise; errors here are bugs, not bad files, so they propagate."""
+        sample: dict = {"index": video_index}
+        if frames is not None:
+            sample["video"] = self.video_transform(frames, generator) if self.video_transform else frames
+        if waveform is not None:
+            if self.audio_transform is not None:
+                waveform = self.audio_transform(waveform, generator)
+            sample["audio"] = self.audio_features(waveform) if self.audio_features else waveform
+        if self.manifest.class_names:
+            sample["label"] = self.manifest.label_index(video_index)
+        return sample

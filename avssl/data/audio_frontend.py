@@ -129,7 +129,9 @@ class LogSpectrogram(nn.Module):
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
         if waveform.ndim not in (1, 2):
-            raise ValueError(f"expected a mono waveform (S,) or a batch (B, S), got shape {tuple(waveform.shape)}")
+            raise ValueError(
+                f"expected a mono waveform (S,) or a batch (B, S), got shape {tuple(waveform.shape)}"
+            )
         return self.standardize(self.log_power_db(waveform)).unsqueeze(-3)
 
     def extra_repr(self) -> str:

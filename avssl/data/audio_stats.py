@@ -28,6 +28,7 @@ population standard deviation (ddof = 0) over all frames of all spectrograms.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import zipfile
@@ -216,7 +217,9 @@ def synthetic_reference_clips(
             f0 = math.exp(uniform(math.log(100.0), math.log(1000.0)))
             harmonics = torch.arange(1, min(20, int(sample_rate / 2 // f0)) + 1, dtype=torch.float64)
             phases = 2 * math.pi * torch.rand(harmonics.shape, generator=generator, dtype=torch.float64)
-            tone = (torch.sin(2 * math.pi * f0 * harmonics[:, None] * time + phases[:, None]) / harmonics[:, None])
+            tone = (
+                torch.sin(2 * math.pi * f0 * harmonics[:, None] * time + phases[:, None]) / harmonics[:, None]
+            )
             tone = tone.sum(0)
             tone = tone / tone.pow(2).mean().sqrt()
             clip = clip + tone * 10 ** (uniform(-10.0, 20.0) / 20)
@@ -229,8 +232,12 @@ def synthetic_audio_stats(num_clips: int = SYNTHETIC_NUM_CLIPS, seed: int = SYNT
     from avssl.data.audio_frontend import LogSpectrogram  # lazy: the front-end imports this module
 
     frontend = LogSpectrogram(mean=torch.zeros(257), std=torch.ones(257))
+    clips = iter(synthetic_reference_clips(num_clips, seed))
+    accumulator = AudioStatsAccumulator()
     with torch.no_grad():
-        return compute_audio_stats(frontend.log_power_db(clip) for clip in synthetic_reference_clips(num_clips, seed))
+        while chunk := list(itertools.islice(clips, 32)):
+            accumulator.update(frontend.log_power_db(torch.stack(chunk)))
+    return accumulator.result()
 
 
 def default_stats_path() -> Path:

@@ -16,9 +16,11 @@ import torch
 
 from avssl.data.media_info import MediaInfo
 
-# Half a frame interval at 1000 fps: absorbs float rounding of pts × time_base without ever
-# picking a neighbouring frame of any real video.
-TIMESTAMP_EPSILON = 5e-4
+# Absorbs float rounding of pts × time_base (and Matroska's millisecond timestamps) without
+# picking a neighbouring frame of any real video. Deliberately not a round number: 0.5 ms is
+# exactly the gap between some 30000/1001-fps frame times and 16-fps sample times (t = 0.5 s vs
+# frame 15 at 0.5005 s), and an exact tie makes the choice depend on the last bit of rounding.
+TIMESTAMP_EPSILON = 4.87e-4
 
 
 class DecodeError(RuntimeError):

@@ -1,0 +1,133 @@
+"""Benchmark: AVID-recipe clips per CPU-second, per decoder back-end, against raw PyAV decoding.
+
+The baseline decodes exactly the packets a clip needs with PyAV (seek, decode video frames up to
+the clip's last frame, decode audio up to the window's end) and does nothing else: no colour
+conversion, resize, resampling, spectrogram or augmentation. The pipeline is AVClipDataset's full
+__getitem__ (decode + resize in the decoder + augment + log spectrogram). Both run in this process
+on one thread, on the same clip spans, in the same run. Also measures resident memory over
+--memory-clips pipeline clips (growth = leak).
+
+    python tools/bench_loader.py                      # 320x240 25 fps h264/AAC, 10-s videos
+    python tools/bench_loader.py --gop 1              # sources with a 1-s keyframe interval
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+
+from avssl.config import load_config
+from avssl.data.build_dataset import build_av_dataset
+from avssl.data.decoders.pyav_frames import DecodeTally, iter_frames, open_container
+from avssl.data.media_writer import AudioEncoding, VideoEncoding, open_media_writer
+from avssl.data.prepare import prepare
+
+
+def make_videos(folder: Path, count: int, seconds: float, gop: float) -> None:
+    """Moving textured frames (real motion for the codec) and a tone + noise soundtrack."""
+    rng = np.random.default_rng(0)
+    height, width, fps, rate = 240, 320, 25.0, 44100
+    texture = rng.integers(0, 256, (height * 2, width * 2, 3), dtype=np.uint8)
+    for v in range(count):
+        video = VideoEncoding(fps=fps, gop_seconds=gop, options={"crf": "23", "preset": "veryfast"})
+        audio = AudioEncoding(rate=rate, layout="stereo")
+        with open_media_writer(folder / f"c{v % 4}" / f"v{v:03d}.mp4", (height, width), video, audio) as writer:
+            for i in range(int(seconds * fps)):
+                dy, dx = (i * 3 + v) % height, (i * 5 + 7 * v) % width
+                writer.write_frame(texture[dy:dy + height, dx:dx + width])
+            t = np.arange(int(seconds * rate)) / rate
+            wave = 0.3 * np.sin(2 * np.pi * (300 + 50 * v) * t) + 0.05 * rng.standard_normal(t.size)
+            writer.write_audio(np.stack([wave, 0.8 * wave]).astype(np.float32))
+
+
+def raw_decode(path: str, times: tuple[float, ...], audio_start: float, audio_duration: float) -> None:
+    """Decode only the packets the clip needs; convert nothing."""
+    with open_container(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_count = 1
+        container.seek(int(max(0.0, times[0] - 0.1) / stream.time_base), stream=stream)
+        for frame in iter_frames(container, stream, DecodeTally()):
+            if frame.time is not None and frame.time > times[-1]:
+                break
+    with open_container(path) as container:
+        stream = container.streams.audio[0]
+        container.seek(int(max(0.0, audio_start - 0.1) / stream.time_base), stream=stream)
+        for frame in iter_frames(container, stream, DecodeTally()):
+            if frame.time is not None and frame.time > audio_start + audio_duration:
+                break
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def cpu_rate(fn, n: int) -> float:
+    """Items per CPU-second of this process (all threads)."""
+    start = time.process_time()
+    for i in range(n):
+        fn(i)
+    return n / (time.process_time() - start)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--videos", type=int, default=12)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--gop", type=float, default=10.0, help="source keyframe interval in s (default: 10, like many uploads)")
+    parser.add_argument("--clips", type=int, default=120, help="clips timed per back-end")
+    parser.add_argument("--memory-clips", type=int, default=2000)
+    parser.add_argument("--backends", default="pyav,torchcodec,decord")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, out = Path(tmp) / "src", Path(tmp) / "out"
+        make_videos(src, args.videos, args.seconds, args.gop)
+        prepare(src, out, workers=2, progress=False)
+        rows = []
+        raw_rate = None
+        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+            cfg = load_config(overrides=[f"data.manifest={out}", f"data.decoder={backend}"]).data
+            try:
+                dataset = build_av_dataset(cfg, training=True)
+                dataset[0]
+            except ImportError as error:
+                print(f"{backend}: skipped ({error})")
+                continue
+            spans = [dataset.span_for(i % len(dataset.manifest), 0, dataset.generator_for(i)) for i in range(args.clips)]
+            files = [dataset.manifest.file_for(i % len(dataset.manifest)) for i in range(args.clips)]
+            if raw_rate is None:
+                raw_decode(files[0], spans[0].video_times, spans[0].audio.start, cfg.clip.audio_duration)
+                raw_rate = cpu_rate(lambda i: raw_decode(files[i], spans[i].video_times, spans[i].audio.start,
+                                                         cfg.clip.audio_duration), args.clips)
+            rate = cpu_rate(lambda i: dataset[i * cfg.clip.clips_per_video % len(dataset)], args.clips)
+            rows.append((backend, rate))
+        print(f"\nAVID clip (8 frames @16 fps → 112² crop, 2 s audio @24 kHz → 1×200×257), "
+              f"{args.videos} videos 320×240 25 fps h264 (GOP {args.gop:g} s) + AAC 44.1 kHz stereo, 1 thread")
+        print(f"{'pipeline':<34}{'clips/CPU-s':>12}{'cost vs raw':>13}")
+        print(f"{'raw PyAV decode (baseline)':<34}{raw_rate:>12.1f}{1.0:>12.2f}×")
+        for backend, rate in rows:
+            print(f"{'full pipeline, ' + backend:<34}{rate:>12.1f}{raw_rate / rate:>12.2f}×")
+        cfg = load_config(overrides=[f"data.manifest={out}"]).data
+        dataset = build_av_dataset(cfg, training=True)
+        marks = {}
+        for i in range(args.memory_clips):
+            dataset[i % len(dataset)]
+            if i + 1 in (200, args.memory_clips):
+                marks[i + 1] = rss_mb()
+        print(f"memory (pyav pipeline): RSS {marks[200]:.0f} MB after 200 clips, "
+              f"{marks[args.memory_clips]:.0f} MB after {args.memory_clips} "
+              f"(growth {marks[args.memory_clips] - marks[200]:+.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

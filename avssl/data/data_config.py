@@ -20,15 +20,17 @@ class ClipConfig:
 
 @dataclass
 class VideoAugmentConfig:
-    """Video augmentation on uint8 frames decoded at `decode_short_side`."""
+    """Video augmentation on uint8 frames decoded at `decode_short_side`; defaults are the official
+    AVID-CMA pretraining transform (multi-scale crop 0.08–1, flip, colour jitter 0.4/0.4/0.4/0.2,
+    ImageNet normalisation; evaluation resizes the short side to crop / 0.875)."""
 
     decode_short_side: int = 128
     crop_size: int = 112
     scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
     flip_prob: float = 0.5
     color_jitter: list[float] = field(default_factory=lambda: [0.4, 0.4, 0.4, 0.2])
-    color_jitter_prob: float = 0.8
-    grayscale_prob: float = 0.2
+    color_jitter_prob: float = 1.0  # official AVID-CMA: jitter every clip (VideoPrep_MSC_CJ)
+    grayscale_prob: float = 0.0  # official recipes never apply greyscale
     mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])
     std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])
 

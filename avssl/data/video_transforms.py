@@ -13,7 +13,8 @@ pretraining configs and the UCF/HMDB fine-tuning configs), which the defaults be
   one window per clip; horizontal flip with p 0.5; colour jitter (0.4, 0.4, 0.4, 0.2) applied to
   *every* clip (no RandomApply, p = 1) with one set of factors per clip in a random order; no
   greyscale (a per-frame `RandomGray` exists in its code but no recipe uses it);
-- eval: resize the short side to int(crop / 0.875) (128 for 112, 256 for 224), centre crop;
+- eval: resize the short side to int(crop / 0.875) (128 for 112, 256 for 224; PIL bilinear, as
+  its resize helper maps the default name 'nearest' to bilinear), centre crop;
 - both: ImageNet mean/std normalisation of [0, 1] values.
 
 We differ in two deliberate ways: the crop is taken on uint8 and only the small crop is converted
@@ -125,25 +126,27 @@ def sample_resized_crop(
 def shift_hue(frames: torch.Tensor, factor: float) -> torch.Tensor:
     """Rotate the HSV hue of float RGB (..., 3, H, W) in [0, 1] by `factor` turns (in [-0.5, 0.5]).
 
-    Same result as `torchvision.transforms.v2.functional.adjust_hue` (to ~1e-6) but 2.5x faster
-    on CPU, measured on (8, 3, 112, 112): it skips the round trip through an HSV tensor and
-    `torch.where` (slow on CPU) by writing each output channel as max − chroma·w(hue), with w
-    the piecewise-linear HSV→RGB weight.
+    Same result as `torchvision.transforms.v2.functional.adjust_hue` (to ~1e-6) but 4-5x faster
+    on CPU, measured on (8, 3, 112, 112) with one thread: it writes each output channel as
+    max − chroma·w(hue + offset), with w the piecewise-linear HSV→RGB weight, instead of a round
+    trip through an HSV tensor, and selects the max channel with float masks, not `torch.where`.
     """
     maxc = frames.amax(dim=-3, keepdim=True)
-    minc = frames.amin(dim=-3, keepdim=True)
-    chroma = maxc - minc
+    chroma = maxc - frames.amin(dim=-3, keepdim=True)
     inv_chroma = chroma.reciprocal().nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)  # grey: hue 0
     r, g, b = frames.split(1, dim=-3)
-    is_r = maxc == r
-    is_g = (maxc == g) & ~is_r
-    is_b = ~(is_r | is_g)
-    hue6 = (is_r * (g - b) + is_g * (b - r) + is_b * (r - g)) * inv_chroma + is_g * 2.0 + is_b * 4.0
+    # Which channel is the max (r before g before b on ties, as torchvision does).
+    is_r = (maxc == r).to(frames.dtype)
+    is_g = (maxc == g).to(frames.dtype).mul_(1.0 - is_r)
+    is_b = 1.0 - is_r - is_g
+    # Hue in sixths of a turn: (g−b)/C, (b−r)/C + 2 or (r−g)/C + 4 for max r, g or b.
+    hue6 = (g - b).mul_(is_r).addcmul_(b - r, is_g).addcmul_(r - g, is_b).mul_(inv_chroma)
+    hue6.add_(is_g, alpha=2.0).add_(is_b, alpha=4.0)
     offsets = torch.tensor([5.0, 3.0, 1.0], dtype=frames.dtype, device=frames.device).view(3, 1, 1)
-    k = hue6 + 6.0 * factor + offsets
-    k = k - torch.floor(k / 6.0) * 6.0
+    k = hue6 + offsets.add_(6.0 * factor)
+    k.sub_(torch.floor(k / 6.0).mul_(6.0))
     weight = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
-    return maxc - chroma * weight
+    return weight.mul_(chroma).neg_().add_(maxc)
 
 
 _JITTER_OPS = {
@@ -202,6 +205,13 @@ class VideoTrainTransform(nn.Module):
         self.register_buffer("mean", _channel_stats(mean, "mean"), persistent=False)
         self.register_buffer("std", _channel_stats(std, "std"), persistent=False)
 
+    def extra_repr(self) -> str:
+        return (
+            f"crop_size={self.crop_size}, scale={self.scale}, ratio={self.ratio}, flip_prob={self.flip_prob}, "
+            f"color_jitter={self.color_jitter}, color_jitter_prob={self.color_jitter_prob}, "
+            f"grayscale_prob={self.grayscale_prob}"
+        )
+
     def sample(self, height: int, width: int, generator: torch.Generator | None = None) -> ClipAugmentation:
         """Draw one clip's parameters. Every draw is made whatever the probabilities, so a seed
         gives the same crop and factors when only a probability changes."""
@@ -236,7 +246,9 @@ class VideoTrainTransform(nn.Module):
             )
         if params.flip:
             frames = F.horizontal_flip(frames)
-        x = frames.float().div_(255.0)
+        # The crop comes out channels-last (the layout of decoded frames); jitter on contiguous
+        # (T, 3, H, W) float is 3-7x faster per operation on CPU, measured at 8x112x112.
+        x = frames.to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
         for name, factor in params.jitter:
             x = _JITTER_OPS[name](x, factor)
         if params.grayscale:
@@ -276,7 +288,12 @@ class VideoEvalTransform(nn.Module):
         self.register_buffer("mean", _channel_stats(mean, "mean"), persistent=False)
         self.register_buffer("std", _channel_stats(std, "std"), persistent=False)
 
-    def forward(self, clip: torch.Tensor) -> torch.Tensor:
+    def extra_repr(self) -> str:
+        return f"resize_short_side={self.resize_short_side}, crop_size={self.crop_size}"
+
+    def forward(self, clip: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """uint8 (T, H, W, 3) → float32 (3, T, crop_size, crop_size). `generator` is accepted and
+        unused, so train and eval transforms are called the same way by the dataset."""
         frames = _frames(clip)
         if min(frames.shape[-2:]) != self.resize_short_side:
             frames = F.resize(

@@ -12,7 +12,13 @@ import torch
 
 from avssl.data.decoders.audio_window import cut_audio_window
 from avssl.data.decoders.base import TIMESTAMP_EPSILON, DecodeError, Decoder, frame_indices_at
-from avssl.data.decoders.pyav_frames import DecodeTally, audio_frame_to_float, frame_time, iter_frames, open_container
+from avssl.data.decoders.pyav_frames import (
+    DecodeTally,
+    audio_frame_to_float,
+    frame_time,
+    iter_frames,
+    open_container,
+)
 from avssl.data.media_info import MediaInfo
 
 # Seek this far before the first wanted time: container indexes can round a keyframe's time.
@@ -56,10 +62,20 @@ def _as_decode_error(path: str):
 
 
 def _seek(container: av.container.InputContainer, stream: av.stream.Stream, t: float) -> None:
-    if stream.time_base is None:
-        container.seek(0)
+    """Position a freshly opened container shortly before `t`."""
+    if stream.time_base is None or stream.start_time is None:
+        # A fresh container already starts at its first packet. No start time means a stream
+        # without timestamps (raw .h264): its frame times are counted from the first frame, so
+        # it must be read from there.
         return
-    target = max(0.0, t - SEEK_MARGIN_S)
+    target = t - SEEK_MARGIN_S
+    if target <= float(stream.start_time * stream.time_base):
+        # Near the start, read from the first packet instead of seeking to it: a seek to the
+        # start time lands past packets with earlier pts (AAC priming at -1024 samples in
+        # Matroska), the decoder then warms up on the first real packet and its samples are lost,
+        # so a window starting in the first AAC frame (21 ms at 48 kHz) failed as "before the
+        # audio data".
+        return
     container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
 
 
@@ -76,10 +92,12 @@ class PyAVDecoder(Decoder):
     def probe(self, path: str) -> MediaInfo:
         fields: dict = {"path": str(path)}
         tally = DecodeTally()
-        with _open(path) as container:
+        # A demuxer error mid-stream (an Ogg page the Opus parser rejects) escaped as a raw
+        # av.error while read_video/read_audio reported it as a DecodeError: report it the same.
+        with _open(path) as container, _as_decode_error(path):
             if container.streams.video:
                 fields.update(self._probe_video(container, container.streams.video[0], tally, path))
-        with _open(path) as container:
+        with _open(path) as container, _as_decode_error(path):
             if container.streams.audio:
                 fields.update(self._probe_audio(container, container.streams.audio[0], tally, path))
         fields["corrupt_packets"] = tally.corrupt_packets

@@ -3,7 +3,8 @@
 FFmpeg's real-world trouble is handled here once: zero-size packets in the middle of a stream
 (Ogg) would flush the decoder early, so they are skipped; a corrupt packet is skipped and
 counted instead of ending the read; the decoder is flushed at the end so the last frames of
-codecs with delay (B-frames, AAC priming) are not lost.
+codecs with delay (B-frames, AAC priming) are not lost; frames of elementary streams that carry
+no timestamps at all (raw .h264/.hevc) are stamped from the durations of the frames before them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class DecodeTally:
 
 def iter_frames(container: av.container.InputContainer, stream: av.stream.Stream, tally: DecodeTally) -> Iterator:
     """Decoded frames of `stream` in presentation order as the decoder emits them."""
+    next_pts = 0  # where the next frame starts if it has no timestamp, in the frame's time base
     for packet in container.demux(stream):
         if packet.size == 0 and packet.dts is not None:
             continue  # mid-stream empty packet: decoding it would flush the decoder
@@ -34,7 +36,15 @@ def iter_frames(container: av.container.InputContainer, stream: av.stream.Stream
         except av.error.FFmpegError:
             tally.corrupt_packets += 1
             continue
-        yield from frames
+        for frame in frames:
+            if frame.pts is None and getattr(frame, "dts", None) is None and frame.duration:
+                # A raw H.264 stream has neither pts nor dts, but each frame knows its duration
+                # (from the stream's VUI timing): without this every frame was dropped as
+                # untimed and the file looked video-less. Callers must not seek such a stream.
+                frame.pts = next_pts
+            if frame.pts is not None and frame.duration:
+                next_pts = frame.pts + frame.duration
+            yield frame
 
 
 def open_container(path: str) -> av.container.InputContainer:

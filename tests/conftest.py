@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from media_factory import write_broken_set  # noqa: E402
+from media_factory import write_broken_set
 
 
 @pytest.fixture(scope="session")

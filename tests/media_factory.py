@@ -23,11 +23,11 @@ def gray_frame(index: int, size: tuple[int, int]) -> np.ndarray:
 
 def frame_index_of(frame: np.ndarray) -> int:
     """Inverse of gray_frame for indices < 32 (gray levels wrap at 256)."""
-    return int(round(float(np.asarray(frame, dtype=np.float64).mean()) / GRAY_STEP))
+    return round(float(np.asarray(frame, dtype=np.float64).mean()) / GRAY_STEP)
 
 
 def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     wave = amplitude * np.sin(2 * np.pi * freq * t)
     return np.stack([wave * (1.0 - 0.1 * c) for c in range(channels)]).astype(np.float32)
 
@@ -54,7 +54,7 @@ def write_video(
     rng = np.random.default_rng(noise_seed) if noise_seed is not None else None
     with open_media_writer(path, size if video else None, encoding, audio_encoding, container_format) as writer:
         if video:
-            for i in range(int(round(seconds * fps))):
+            for i in range(round(seconds * fps)):
                 frame = gray_frame(i, size)
                 if rng is not None:
                     frame = rng.integers(0, 256, frame.shape, dtype=np.uint8)
@@ -82,7 +82,7 @@ def write_broken_set(folder: str | Path, seconds: float = 3.0) -> dict[str, str]
     add("dogs/good_wrong_ext.avi", "", container_format="mp4")  # an mp4 named .avi: content decides
     add("dogs/no_audio.mp4", "no audio stream", audio=None)
     add("dogs/silent.mp4", "silent audio", audio="silent")
-    add("dogs/too_short.mp4", "too short", **{})
+    add("dogs/too_short.mp4", "too short")
     write_video(folder / "dogs/too_short.mp4", seconds=0.4)
     audio_only = folder / "birds/audio_only.m4a.mp4"
     write_video(audio_only, video=False)

@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 import torch
+from media_factory import LOSSLESS_VIDEO, frame_index_of, write_video
 from torch.utils.data import DataLoader
 
 from avssl.config import load_config
@@ -17,7 +18,6 @@ from avssl.data.clip_sampling import AVClipSampler, UniformClipSampler
 from avssl.data.decoders import create_decoder
 from avssl.data.manifest import read_manifest
 from avssl.data.prepare import prepare
-from media_factory import LOSSLESS_VIDEO, frame_index_of, write_video
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from avssl.data.prepare import prepare
 
 
 def _avssl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "avssl.cli", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "avssl.cli", *args], capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "COLUMNS": "200"})
 
 

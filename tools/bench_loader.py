@@ -37,7 +37,9 @@ def make_videos(folder: Path, count: int, seconds: float, gop: float) -> None:
     height, width, fps, rate = 240, 320, 25.0, 44100
     texture = rng.integers(0, 256, (height * 2, width * 2, 3), dtype=np.uint8)
     for v in range(count):
-        video = VideoEncoding(fps=fps, gop_seconds=gop, options={"crf": "23", "preset": "veryfast"})
+        # scenecut=0: keyframes exactly every `gop` s (x264 would add some where the texture wraps).
+        video = VideoEncoding(fps=fps, gop_seconds=gop,
+                              options={"crf": "23", "preset": "veryfast", "x264-params": "scenecut=0"})
         audio = AudioEncoding(rate=rate, layout="stereo")
         with open_media_writer(folder / f"c{v % 4}" / f"v{v:03d}.mp4", (height, width), video, audio) as writer:
             for i in range(int(seconds * fps)):

@@ -18,7 +18,7 @@ from avssl.data.video_transforms import VideoEvalTransform, VideoTrainTransform
 def build_audio_frontend(cfg: DataConfig) -> LogSpectrogram:
     stats = AudioStats.load(cfg.audio.stats) if cfg.audio.stats else default_audio_stats()
     return LogSpectrogram(n_fft=cfg.audio.n_fft, hop_length=cfg.audio.hop_length,
-                          num_frames=int(round(cfg.clip.audio_duration * cfg.clip.audio_rate / cfg.audio.hop_length)),
+                          num_frames=round(cfg.clip.audio_duration * cfg.clip.audio_rate / cfg.audio.hop_length),
                           top_db=cfg.audio.top_db, mean=stats.mean.float(), std=stats.std.float())
 
 

@@ -62,7 +62,7 @@ class MediaWriter:
             stream = container.add_stream(video.codec, rate=rate)
             stream.height, stream.width = size
             stream.pix_fmt = video.pix_fmt
-            stream.codec_context.gop_size = max(1, int(round(video.gop_seconds * video.fps)))
+            stream.codec_context.gop_size = max(1, round(video.gop_seconds * video.fps))
             stream.codec_context.time_base = 1 / rate
             stream.options = dict(video.options)
             self._video_stream = stream

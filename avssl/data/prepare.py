@@ -49,13 +49,14 @@ class PrepareSummary:
 def prepare(
     src: str | os.PathLike,
     out: str | os.PathLike,
-    needs: MediaRequirements = MediaRequirements(),
+    needs: MediaRequirements | None = None,
     reencode_spec: ReencodeSpec | None = None,
     workers: int = 2,
     decoder: str = "pyav",
     progress: bool = True,
 ) -> PrepareSummary:
     """Run the whole job; see the module docstring. `workers=0` probes in this process."""
+    needs = needs or MediaRequirements()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     root, sources = discover_sources(src, exclude=out)

@@ -16,7 +16,13 @@ import numpy as np
 
 from avssl.data.decoders.audio_window import cut_audio_window
 from avssl.data.decoders.base import TIMESTAMP_EPSILON
-from avssl.data.decoders.pyav_frames import DecodeTally, audio_frame_to_float, frame_time, iter_frames, open_container
+from avssl.data.decoders.pyav_frames import (
+    DecodeTally,
+    audio_frame_to_float,
+    frame_time,
+    iter_frames,
+    open_container,
+)
 from avssl.data.media_info import MediaInfo
 from avssl.data.media_writer import AudioEncoding, VideoEncoding, open_media_writer
 
@@ -39,7 +45,7 @@ class ReencodeSpec:
 
 
 def _even(x: float) -> int:
-    return max(2, int(round(x / 2.0)) * 2)
+    return max(2, round(x / 2.0) * 2)
 
 
 def reencode(source: str, target: str | Path, info: MediaInfo, spec: ReencodeSpec) -> None:

@@ -25,9 +25,8 @@ import av
 import numpy as np
 import torch
 
-from avssl.data.decoders.base import DecodeError, Decoder, frame_indices_at
-from avssl.data.decoders.pyav_decoder import PyAVDecoder, _open
-from avssl.data.media_info import MediaInfo
+from avssl.data.decoders.base import DecodeError, frame_indices_at
+from avssl.data.decoders.pyav_decoder import PyAVBackedDecoder, _open
 
 INSTALL_HINT = "decord is not installed: pip install 'avssl[decord]'"
 
@@ -60,21 +59,13 @@ def _absolute_times(relative: np.ndarray, start_ticks: int, time_base: Fraction)
     return ((ticks * time_base.numerator).astype(np.float64) / float(time_base.denominator)).tolist()
 
 
-class DecordDecoder(Decoder):
+class DecordDecoder(PyAVBackedDecoder):
     """Decodes video with decord (CPU); audio and probing go through PyAV (see module doc)."""
 
     name = "decord"
 
-    def __init__(self, threads: int = 1) -> None:
-        _import_decord()  # fail at construction, where the config names the back-end
-        self.threads = threads
-        self._pyav = PyAVDecoder(threads=threads)
-
-    def probe(self, path: str) -> MediaInfo:
-        return self._pyav.probe(path)
-
-    def read_audio(self, path: str, start: float, duration: float, rate: int) -> torch.Tensor:
-        return self._pyav.read_audio(path, start, duration, rate)
+    def _require(self) -> None:
+        _import_decord()
 
     def read_video(self, path: str, times: Sequence[float], size: tuple[int, int] | None = None) -> torch.Tensor:
         decord = _import_decord()

@@ -223,3 +223,22 @@ def _mean_interval(times: list[float], stream) -> float:
         return (times[-1] - times[0]) / (len(times) - 1)
     rate = stream.average_rate or stream.guessed_rate
     return float(1.0 / rate) if rate else 0.0
+
+
+class PyAVBackedDecoder(Decoder):
+    """Base of the optional back-ends: they decode video themselves but probe (and by default read
+    audio) with PyAV, so the manifest facts are the same whichever back-end is chosen."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self._require()  # fail at construction, where the config names the back-end
+        self.threads = threads
+        self._pyav = PyAVDecoder(threads=threads)
+
+    def _require(self) -> None:
+        """Import the optional library, raising ImportError with the install command."""
+
+    def probe(self, path: str) -> MediaInfo:
+        return self._pyav.probe(path)
+
+    def read_audio(self, path: str, start: float, duration: float, rate: int) -> torch.Tensor:
+        return self._pyav.read_audio(path, start, duration, rate)

@@ -34,9 +34,8 @@ import numpy as np
 import torch
 
 from avssl.data.decoders.audio_window import cut_audio_window
-from avssl.data.decoders.base import TIMESTAMP_EPSILON, DecodeError, Decoder
-from avssl.data.decoders.pyav_decoder import PyAVDecoder, _open
-from avssl.data.media_info import MediaInfo
+from avssl.data.decoders.base import TIMESTAMP_EPSILON, DecodeError
+from avssl.data.decoders.pyav_decoder import PyAVBackedDecoder, _open
 
 INSTALL_HINT = "torchcodec is not installed: pip install 'avssl[torchcodec]'"
 FFMPEG_HINT = (
@@ -79,18 +78,13 @@ def _audio_stamps_resolve_samples(path: str) -> bool:
         return bool(stream.time_base and rate and Fraction(stream.time_base) <= Fraction(1, rate))
 
 
-class TorchCodecDecoder(Decoder):
+class TorchCodecDecoder(PyAVBackedDecoder):
     """Decodes with torchcodec on CPU; `threads` is FFmpeg's thread count per decoder."""
 
     name = "torchcodec"
 
-    def __init__(self, threads: int = 1) -> None:
-        _import_torchcodec()  # fail at construction, where the config names the back-end
-        self.threads = threads
-        self._pyav = PyAVDecoder(threads=threads)
-
-    def probe(self, path: str) -> MediaInfo:
-        return self._pyav.probe(path)
+    def _require(self) -> None:
+        _import_torchcodec()
 
     # --- video ----------------------------------------------------------------------------
     def read_video(self, path: str, times: Sequence[float], size: tuple[int, int] | None = None) -> torch.Tensor:

@@ -22,6 +22,7 @@ from avssl.data.splits.labelled_video import (
     SplitFormatError,
     SplitLine,
     check_column_count,
+    check_csv_header,
     claim_unique,
     parse_csv_line,
     parse_int,
@@ -45,14 +46,7 @@ def audioset_clip_file_name(youtube_id: str, start: float, end: float) -> str:
 def load_audioset_label_map(class_labels_csv: str | os.PathLike) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """`(mids, display_names)` ordered by the official class index (position i is label i)."""
     lines = read_split_lines(class_labels_csv, _LABEL_MAP_SOURCE)
-    if not lines or parse_csv_line(class_labels_csv, lines[0]) != list(LABEL_MAP_COLUMNS):
-        raise SplitFormatError(
-            class_labels_csv,
-            lines[0].number if lines else None,
-            "header",
-            f"expected {','.join(LABEL_MAP_COLUMNS)}",
-            f"use {_LABEL_MAP_SOURCE}",
-        )
+    check_csv_header(class_labels_csv, lines, LABEL_MAP_COLUMNS, _LABEL_MAP_SOURCE)
     mids: list[str] = []
     display_names: list[str] = []
     seen: dict[str, int] = {}

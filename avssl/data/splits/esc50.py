@@ -18,6 +18,7 @@ from avssl.data.splits.labelled_video import (
     LabelledVideo,
     SplitFormatError,
     check_column_count,
+    check_csv_header,
     claim_unique,
     parse_csv_line,
     parse_int,
@@ -48,14 +49,7 @@ def load_esc50(meta_csv: str | os.PathLike, folds: Iterable[int] | None = None) 
         raise ValueError(f"ESC-50 folds must be a non-empty subset of {FOLDS}, got {folds!r}")
     meta_csv = Path(meta_csv)
     lines = read_split_lines(meta_csv, _SOURCE)
-    if not lines or parse_csv_line(meta_csv, lines[0]) != list(COLUMNS):
-        raise SplitFormatError(
-            meta_csv,
-            lines[0].number if lines else None,
-            "header",
-            f"expected {','.join(COLUMNS)}",
-            f"use {_SOURCE}",
-        )
+    check_csv_header(meta_csv, lines, COLUMNS, _SOURCE)
 
     videos: list[LabelledVideo] = []
     seen: dict[str, int] = {}

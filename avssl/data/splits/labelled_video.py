@@ -148,6 +148,19 @@ def parse_csv_line(path: str | os.PathLike, line: SplitLine, skip_initial_space:
     return [value.strip() for value in row]
 
 
+def check_csv_header(path: str | os.PathLike, lines: list[SplitLine], columns: Iterable[str], source: str) -> None:
+    """Reject a file whose first line is not exactly the official header `columns`."""
+    columns = list(columns)
+    if not lines or parse_csv_line(path, lines[0]) != columns:
+        raise SplitFormatError(
+            path,
+            lines[0].number if lines else None,
+            "header",
+            f"expected {','.join(columns)}",
+            f"use {source}",
+        )
+
+
 def check_column_count(
     path: str | os.PathLike, line: SplitLine, values: list[str], expected: Iterable[str]
 ) -> None:

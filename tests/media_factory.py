@@ -6,6 +6,7 @@ source frame a decoder returned even through a lossy codec (uniform blocks survi
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,27 @@ def write_video(
         elif audio == "silent":
             writer.write_audio(np.zeros((channels, int(seconds * audio_rate)), dtype=np.float32))
     return path
+
+
+def write_frames_at(
+    path: str | Path,
+    pts_ms: list[int],
+    frame_for_index=gray_frame,
+    size: tuple[int, int] = (72, 90),
+    video_encoding: VideoEncoding = LOSSLESS_VIDEO,
+    audio: tuple[AudioEncoding, np.ndarray, float] | None = None,
+    container_format: str | None = None,
+) -> list[float]:
+    """Frame i shown from pts_ms[i] milliseconds (variable frame rate, late video starts), with
+    optional audio `(encoding, (channels, samples) float array, start in s)`; returns frame times."""
+    encoding = VideoEncoding(**{**video_encoding.__dict__, "fps": 25.0, "time_base": Fraction(1, 1000)})
+    audio_encoding = audio[0] if audio is not None else None
+    with open_media_writer(path, size, encoding, audio_encoding, container_format) as writer:
+        for i, pts in enumerate(pts_ms):
+            writer.write_frame(frame_for_index(i, size), time=pts / 1000)
+        if audio is not None:
+            writer.write_audio(audio[1], start=audio[2])
+    return [p / 1000 for p in pts_ms]
 
 
 def write_broken_set(folder: str | Path, seconds: float = 3.0) -> dict[str, str]:

@@ -13,10 +13,10 @@ import pickle
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 import torch
+from media_factory import write_frames_at
 
 from avssl.data.decoders import TIMESTAMP_EPSILON, DecodeError, create_decoder
 from avssl.data.media_writer import AudioEncoding, VideoEncoding, open_media_writer
@@ -61,34 +61,12 @@ def write_at_pts(
     audio_seconds: float | None = None,
     size: tuple[int, int] = SIZE,
 ) -> list[float]:
-    """Frames at arbitrary millisecond pts (variable frame rate, a late video start), written
-    with PyAV directly because MediaWriter numbers frames 0, 1, 2...; optional 48 kHz stereo
-    audio from 0 s so the video start is not the container's start."""
-    time_base = Fraction(1, 1000)
-    with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(encoding.codec, rate=25)
-        stream.height, stream.width = size
-        stream.pix_fmt = encoding.pix_fmt
-        stream.codec_context.time_base = time_base
-        stream.options = dict(encoding.options)
-        audio = None
-        if audio_seconds is not None:
-            audio = container.add_stream("aac", rate=48000, layout="stereo")
-        for i, pts in enumerate(pts_ms):
-            frame = av.VideoFrame.from_ndarray(index_color(i, size), format="rgb24")
-            frame.pts, frame.time_base = pts, time_base
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        if audio is not None:
-            samples = channel_tones(audio_seconds, 48000, 2)
-            for offset in range(0, samples.shape[1], 1024):
-                chunk = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(samples[:, offset : offset + 1024]), format="fltp", layout="stereo"
-                )
-                chunk.sample_rate, chunk.pts = 48000, offset
-                container.mux(audio.encode(chunk))
-            container.mux(audio.encode(None))
-    return [p / 1000 for p in pts_ms]
+    """Frames at arbitrary millisecond pts (variable frame rate, a late video start); optional
+    48 kHz stereo AAC from 0 s so the video start is not the container's start."""
+    audio = None
+    if audio_seconds is not None:
+        audio = (AudioEncoding(codec="aac", rate=48000, layout="stereo"), channel_tones(audio_seconds, 48000, 2), 0.0)
+    return write_frames_at(path, pts_ms, frame_for_index=index_color, size=size, video_encoding=encoding, audio=audio)
 
 
 CHANNELS = {"mono": 1, "stereo": 2, "5.1": 6}

@@ -13,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import media_factory
 import numpy as np
 import pytest
 import torch
@@ -38,41 +39,15 @@ def write_frames_at(
     audio: tuple[str, int, int] | None = None,
     container_format: str | None = None,
 ) -> Path:
-    """Lossless gray-index frames at arbitrary millisecond pts (MediaWriter numbers frames 0, 1,
-    2...), with optional 440 Hz mono audio `(codec, rate, first sample's pts in samples)`."""
-    with av.open(str(path), mode="w", format=container_format) as container:
-        stream = container.add_stream(LOSSLESS_VIDEO.codec, rate=25)
-        stream.height, stream.width = SIZE
-        stream.pix_fmt = LOSSLESS_VIDEO.pix_fmt
-        stream.codec_context.time_base = MS
-        stream.options = dict(LOSSLESS_VIDEO.options)
-        audio_stream = None
-        if audio is not None:
-            audio_stream = container.add_stream(audio[0], rate=audio[1], layout="mono")
-        for i, pts in enumerate(pts_ms):
-            frame = av.VideoFrame.from_ndarray(gray_frame(i, SIZE), format="rgb24")
-            frame.pts, frame.time_base = pts, MS
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
-        if audio_stream is not None:
-            _, rate, first = audio
-            _encode_audio(container, audio_stream, sine(pts_ms[-1] / 1000 + 0.5, rate)[None], first)
+    """Lossless gray-index frames at arbitrary millisecond pts, with optional 440 Hz mono audio
+    `(codec, rate, first sample's pts in samples)`."""
+    sound = None
+    if audio is not None:
+        codec, rate, first = audio
+        sound = (AudioEncoding(codec=codec, rate=rate, layout="mono"), sine(pts_ms[-1] / 1000 + 0.5, rate)[None],
+                 first / rate)
+    media_factory.write_frames_at(path, pts_ms, size=SIZE, audio=sound, container_format=container_format)
     return path
-
-
-def _encode_audio(container, stream, samples: np.ndarray, first_pts: int) -> None:
-    rate = stream.rate
-    resampler = av.AudioResampler(format=stream.format.name, layout=stream.layout.name, rate=rate)
-    for offset in range(0, samples.shape[1], 1024):
-        frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples[:, offset : offset + 1024], dtype=np.float32),
-            format="fltp",
-            layout="mono",
-        )
-        frame.sample_rate, frame.pts, frame.time_base = rate, first_pts + offset, Fraction(1, rate)
-        for converted in resampler.resample(frame):
-            container.mux(stream.encode(converted))
-    container.mux(stream.encode(None))
 
 
 def write_audio(path: Path, samples: np.ndarray, encoding: AudioEncoding, container_format: str) -> Path:

@@ -29,6 +29,9 @@ class VideoEncoding:
     gop_seconds: float = 1.0
     pix_fmt: str = "yuv420p"
     options: dict[str, str] = field(default_factory=lambda: {"crf": "23", "preset": "veryfast"})
+    # Clock of the frame timestamps; None = one tick per frame (1/fps). A finer clock, e.g.
+    # Fraction(1, 1000), lets `write_frame(time=...)` place frames freely (variable frame rate).
+    time_base: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,8 @@ class MediaWriter:
             stream.height, stream.width = size
             stream.pix_fmt = video.pix_fmt
             stream.codec_context.gop_size = max(1, round(video.gop_seconds * video.fps))
-            stream.codec_context.time_base = 1 / rate
+            self._time_base = video.time_base or 1 / rate
+            stream.codec_context.time_base = self._time_base
             stream.options = dict(video.options)
             self._video_stream = stream
         if audio is not None:
@@ -73,23 +77,28 @@ class MediaWriter:
             stream.options = dict(audio.options)
             self._audio_stream = stream
 
-    def write_frame(self, rgb: np.ndarray) -> None:
-        """Append one (H, W, 3) uint8 RGB frame at the next frame time."""
+    def write_frame(self, rgb: np.ndarray, time: float | None = None) -> None:
+        """Append one (H, W, 3) uint8 RGB frame, shown from `time` seconds (default: the next
+        tick of the stream's clock, i.e. constant frame rate)."""
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self._frames_written
-        self._frames_written += 1
+        frame.pts = self._frames_written if time is None else round(time / self._time_base)
+        frame.time_base = self._time_base
+        self._frames_written = frame.pts + 1
         self._container.mux(self._video_stream.encode(frame))
 
-    def write_audio(self, samples: np.ndarray) -> None:
-        """Append (channels, samples) float audio in [-1, 1] at the stream's rate."""
+    def write_audio(self, samples: np.ndarray, start: float | None = None) -> None:
+        """Append (channels, samples) float audio in [-1, 1] at the stream's rate, from `start`
+        seconds (default: right after what was written before, from 0)."""
         stream = self._audio_stream
+        if start is not None:
+            self._audio_samples_written = round(start * stream.rate)
         samples = np.ascontiguousarray(np.clip(samples, -1.0, 1.0).astype(np.float32))
         frame_size = stream.codec_context.frame_size or 1024
         for offset in range(0, samples.shape[1], frame_size):
             chunk = np.ascontiguousarray(samples[:, offset : offset + frame_size])
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=stream.layout.name)
             frame.sample_rate = stream.rate
-            frame.pts = self._audio_samples_written
+            frame.pts, frame.time_base = self._audio_samples_written, Fraction(1, stream.rate)
             self._audio_samples_written += chunk.shape[1]
             for resampled in self._resample(frame):
                 self._container.mux(stream.encode(resampled))

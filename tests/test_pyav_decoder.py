@@ -505,3 +505,13 @@ def test_stream_end_is_measured_when_the_header_has_no_duration(
     assert info.video_fps == pytest.approx(fps, rel=1e-3)
     times = [info.video_start + t for t in (0.0, 0.5, 1.0, 1.48)]
     assert indices(decoder.read_video(path, times)) == [0, 15, 30 % 32, 44 % 32]
+
+
+@pytest.mark.parametrize("audio_start", [0.0, 1.3])
+def test_read_clip_from_one_container_equals_separate_reads(decoder, tmp_path, audio_start):
+    path = write_video(tmp_path / "clip.mkv", seconds=4.0, video_encoding=LOSSLESS_VIDEO, audio_codec="aac",
+                       container_format="matroska")
+    times = [audio_start + 0.75 + k / 16 for k in range(8)]
+    frames, audio = decoder.read_clip(str(path), times, (36, 45), audio_start, 2.0, 24000)
+    assert torch.equal(frames, decoder.read_video(str(path), times, (36, 45)))
+    assert torch.equal(audio, decoder.read_audio(str(path), audio_start, 2.0, 24000))

@@ -50,7 +50,7 @@ def make_videos(folder: Path, count: int, seconds: float, gop: float) -> None:
 
 
 def raw_decode(path: str, times: tuple[float, ...], audio_start: float, audio_duration: float) -> None:
-    """Decode only the packets the clip needs; convert nothing."""
+    """Open once, decode only the packets the clip needs, convert nothing."""
     with open_container(path) as container:
         stream = container.streams.video[0]
         stream.thread_count = 1
@@ -58,7 +58,6 @@ def raw_decode(path: str, times: tuple[float, ...], audio_start: float, audio_du
         for frame in iter_frames(container, stream, DecodeTally()):
             if frame.time is not None and frame.time > times[-1]:
                 break
-    with open_container(path) as container:
         stream = container.streams.audio[0]
         container.seek(int(max(0.0, audio_start - 0.1) / stream.time_base), stream=stream)
         for frame in iter_frames(container, stream, DecodeTally()):

@@ -137,11 +137,13 @@ class AVClipDataset(Dataset):
     def _decode(self, video_index: int, span: AVClipSpan) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         row = self.manifest.rows[video_index]
         path = self.manifest.file_for(video_index)
-        frames = waveform = None
-        if self.with_video:
-            frames = self.decoder.read_video(path, span.video_times, self.decode_size.for_frame(row.width, row.height))
-        if self.with_audio:
-            waveform = self.decoder.read_audio(path, span.audio.start, self.audio_duration, self.audio_rate)
+        size = self.decode_size.for_frame(row.width, row.height)
+        if self.with_video and self.with_audio:
+            return self.decoder.read_clip(path, span.video_times, size, span.audio.start, self.audio_duration,
+                                          self.audio_rate)
+        frames = self.decoder.read_video(path, span.video_times, size) if self.with_video else None
+        waveform = (self.decoder.read_audio(path, span.audio.start, self.audio_duration, self.audio_rate)
+                    if self.with_audio else None)
         return frames, waveform
 
     def _finish(self, video_index: int, frames: torch.Tensor | None, waveform: torch.Tensor | None,

@@ -58,6 +58,12 @@ class Decoder(abc.ABC):
         round(duration × rate) of them. Raises DecodeError if the stream ends before."""
 
 
+    def read_clip(self, path: str, times: Sequence[float], size: tuple[int, int] | None, audio_start: float,
+                  audio_duration: float, rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """`read_video` and `read_audio` of one sample; back-ends override it to open the file once."""
+        return self.read_video(path, times, size), self.read_audio(path, audio_start, audio_duration, rate)
+
+
 def frame_indices_at(frame_times: Sequence[float], times: Sequence[float], path: str) -> list[int]:
     """Index of the frame shown at each requested time, given sorted frame start times.
 

@@ -72,8 +72,12 @@ def audio_frame_to_float(frame: av.AudioFrame) -> np.ndarray:
 
 def frame_time(frame: av.frame.Frame) -> float | None:
     """Presentation time in seconds; falls back to dts when pts is missing (some AVI/FLV)."""
-    if frame.pts is not None and frame.time_base is not None:
-        return float(frame.pts * frame.time_base)
-    if getattr(frame, "dts", None) is not None and frame.time_base is not None:
-        return float(frame.dts * frame.time_base)
-    return None
+    time_base = frame.time_base
+    if time_base is None:
+        return None
+    ticks = frame.pts if frame.pts is not None else getattr(frame, "dts", None)
+    if ticks is None:
+        return None
+    # int / int is correctly rounded in Python: the same float as float(ticks × time_base) without
+    # building a Fraction per frame (this runs for every decoded frame).
+    return ticks * time_base.numerator / time_base.denominator

@@ -18,15 +18,22 @@ def is_distributed() -> bool:
 
 @torch.no_grad()
 def all_gather_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """Concatenate `tensor` from every rank along dim 0, in rank order (see `gather_rows_with_offset`)."""
+    return gather_rows_with_offset(tensor)[0]
+
+
+@torch.no_grad()
+def gather_rows_with_offset(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
     """Concatenate `tensor` from every rank along dim 0, in rank order.
 
     Ranks may hold different numbers of rows (e.g. a last, smaller batch): the row counts
     are gathered first, every rank pads to the largest and the padding is dropped after
-    the gather. Every rank gets the same result, bit for bit. Without a process group
-    (or with one rank) the input is returned as is.
+    the gather. Every rank gets the same result, bit for bit. Also returns where this rank's
+    rows start in the result. Without a process group (or with one rank) the input is
+    returned as is, at offset 0.
     """
     if not is_distributed():
-        return tensor
+        return tensor, 0
     world = dist.get_world_size()
     count = torch.tensor([tensor.shape[0]], dtype=torch.int64, device=tensor.device)
     counts = [torch.empty_like(count) for _ in range(world)]
@@ -37,7 +44,8 @@ def all_gather_rows(tensor: torch.Tensor) -> torch.Tensor:
     padded[: tensor.shape[0]] = tensor
     pieces = [torch.empty_like(padded) for _ in range(world)]
     dist.all_gather(pieces, padded.contiguous())
-    return torch.cat([piece[:size] for piece, size in zip(pieces, sizes)], dim=0)
+    offset = sum(sizes[: dist.get_rank()])
+    return torch.cat([piece[:size] for piece, size in zip(pieces, sizes)], dim=0), offset
 
 
 @torch.no_grad()

@@ -40,7 +40,7 @@ from torch import nn
 
 from avssl.core.memory_bank import MemoryBank
 from avssl.core.nce import PartitionFunction, nce_loss
-from avssl.core.negative_sampling import NegativeSampler, UniformNegativeSampler
+from avssl.core.negative_sampling import GlobalBatchNegativeSampler, NegativeSampler
 
 __all__ = ["AVID", "AVID_VARIANTS"]
 
@@ -78,7 +78,8 @@ class AVID(nn.Module):
         num_negatives: K, used by the default sampler (1024 in AVID).
         momentum: memory momentum m in M ← normalise(m·M + (1 − m)·e) (0.5 in AVID).
         sampler: maps (B,) instance indices to (B, K) negative indices; default
-            `UniformNegativeSampler(num_instances, num_negatives)` on torch's global RNG.
+            `GlobalBatchNegativeSampler(num_instances, num_negatives, seed)`: same negatives however the
+            global batch is split over ranks, generator state checkpointed.
             One draw per step is shared by all terms (each term reads its own memory bank
             at those indices).
         partition: the NCE partition-function policy; default "first_batch" (AVID's).
@@ -127,7 +128,7 @@ class AVID(nn.Module):
         )
         self.partition = partition if partition is not None else PartitionFunction("first_batch")
         self.sampler = (
-            sampler if sampler is not None else UniformNegativeSampler(self.num_instances, num_negatives)
+            sampler if sampler is not None else GlobalBatchNegativeSampler(self.num_instances, num_negatives, seed)
         )
 
     @classmethod
@@ -196,6 +197,15 @@ class AVID(nn.Module):
         out["loss"] = total
         out["log_z"] = log_z.detach()
         return out
+
+    def get_extra_state(self) -> dict:
+        """The negative sampler's RNG state rides in the state dict, so a resumed run draws the
+        same negatives as an uninterrupted one."""
+        return {"sampler": self.sampler.state_dict()} if hasattr(self.sampler, "state_dict") else {}
+
+    def set_extra_state(self, state: dict) -> None:
+        if state.get("sampler") is not None and hasattr(self.sampler, "load_state_dict"):
+            self.sampler.load_state_dict(state["sampler"])
 
     def extra_repr(self) -> str:
         return (

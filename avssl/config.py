@@ -17,6 +17,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 
 from avssl.atomic_io import write_text_atomic
 from avssl.data.data_config import DataConfig
+from avssl.train.train_config import MethodConfig, ModelConfig, OptimConfig, TrainConfig
 
 
 @dataclass
@@ -28,10 +29,14 @@ class RunConfig:
 
 @dataclass
 class Config:
-    """The root schema; later sections (model, method, train, eval) are added beside `data`."""
+    """The root schema: one section per part of the package."""
 
     run: RunConfig = field(default_factory=RunConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 class ConfigError(ValueError):
@@ -43,6 +48,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tu
     """Schema defaults ← YAML file ← `key.sub=value` overrides, each layer validated."""
     config = OmegaConf.structured(schema)
     OmegaConf.set_struct(config, True)
+    _open_free_form_dicts(config)
     if path is not None:
         path = Path(path)
         if not path.is_file():
@@ -54,6 +60,17 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tu
         key, value = override.split("=", 1)
         _merge(config, OmegaConf.from_dotlist([f"{key.strip()}={value}"]), f"override {override!r}")
     return config
+
+
+def _open_free_form_dicts(node: DictConfig) -> None:
+    """`dict[str, Any]` fields (e.g. model.video_kwargs) take any key; typed sections stay strict."""
+    for key in node.keys():
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            if child._metadata.object_type in (None, dict):
+                OmegaConf.set_struct(child, False)
+            else:
+                _open_free_form_dicts(child)
 
 
 def _merge(config: DictConfig, layer: Any, source: str) -> None:

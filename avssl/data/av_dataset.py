@@ -97,13 +97,18 @@ class AVClipDataset(Dataset):
             self._decoder = create_decoder(self.decoder_name)
         return self._decoder
 
-    def generator_for(self, item: int) -> torch.Generator:
-        return torch.Generator().manual_seed((self.seed * _SEED_MIX + self.epoch) * _SEED_MIX + item)
+    def generator_for(self, item: int, epoch: int | None = None) -> torch.Generator:
+        epoch = self.epoch if epoch is None else epoch
+        return torch.Generator().manual_seed((self.seed * _SEED_MIX + epoch) * _SEED_MIX + item)
 
-    def __getitem__(self, item: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """`dataset[item]` uses the epoch set by `set_epoch`; `dataset[(epoch, item)]` names the
+        epoch itself, so a sampler can carry it into DataLoader workers (which hold a copy of the
+        dataset made when the epoch's iterator started)."""
+        epoch, item = key if isinstance(key, tuple) else (self.epoch, key)
         if not 0 <= item < len(self):
             raise IndexError(f"item {item} out of range for {len(self)} samples")
-        generator = self.generator_for(item)
+        generator = self.generator_for(item, epoch)
         video_index, clip_index = divmod(item, self.clips_per_video)
         failures = 0
         while True:

@@ -1,0 +1,1 @@
+"""Training: Lightning module, resumable data order, atomic checkpoints, the `avssl train` job."""

@@ -1,0 +1,71 @@
+"""`avssl train`: config → dataset, method, Lightning trainer → a run folder.
+
+Run folder: config.yaml (resolved), checkpoints/ (periodic + last.ckpt), tensorboard/ (every loss
+term, learning rate, clips/s, decode failures). `train.resume=last` (or a path) continues a
+killed run exactly where its last checkpoint left it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig
+
+from avssl.config import require_set, save_config
+from avssl.data.build_dataset import build_av_dataset
+from avssl.data.manifest import read_manifest
+from avssl.train.build_method import build_avid
+from avssl.train.lightning_module import SSLModule
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    module: SSLModule
+    trainer: L.Trainer
+
+
+def run_dir_of(config: DictConfig) -> Path:
+    return Path(config.run.out_dir) / config.run.name
+
+
+def train(config: DictConfig, extra_callbacks: list | None = None) -> TrainResult:
+    """Train `config` (already validated by avssl.config.load_config)."""
+    require_set(config, "data.manifest")
+    L.seed_everything(config.run.seed, workers=True, verbose=False)
+    run_dir = run_dir_of(config)
+    manifest = read_manifest(config.data.manifest, config.data.source_root)
+    dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed)
+    method = build_avid(config, num_instances=len(manifest))
+    module = SSLModule(method, config, dataset, [row.path for row in manifest.rows])
+    train_cfg = config.train
+    checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=-1,
+                                  every_n_train_steps=train_cfg.checkpoint_every_n_steps,
+                                  every_n_epochs=None if train_cfg.checkpoint_every_n_steps else 1)
+    trainer = L.Trainer(
+        default_root_dir=run_dir, max_epochs=train_cfg.max_epochs, max_steps=train_cfg.max_steps,
+        accelerator=train_cfg.accelerator, devices=train_cfg.devices, num_nodes=train_cfg.num_nodes,
+        strategy=train_cfg.strategy, precision=train_cfg.precision, gradient_clip_val=train_cfg.gradient_clip_val,
+        log_every_n_steps=train_cfg.log_every_n_steps, enable_progress_bar=train_cfg.progress_bar,
+        logger=TensorBoardLogger(run_dir, name="tensorboard", version=""),
+        callbacks=[checkpoints, LearningRateMonitor("step"), *(extra_callbacks or [])],
+        use_distributed_sampler=False, enable_model_summary=False, deterministic=False,
+    )
+    if trainer.global_rank == 0:
+        save_config(config, run_dir / "config.yaml")
+    trainer.fit(module, ckpt_path=_resume_path(train_cfg.resume, run_dir), weights_only=True)
+    return TrainResult(run_dir, module, trainer)
+
+
+def _resume_path(resume: str | None, run_dir: Path) -> str | None:
+    if not resume:
+        return None
+    path = run_dir / "checkpoints" / "last.ckpt" if resume == "last" else Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"train.resume={resume!r}: no checkpoint at {path}")
+    return str(path)
+

@@ -64,7 +64,7 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tu
 
 def _open_free_form_dicts(node: DictConfig) -> None:
     """`dict[str, Any]` fields (e.g. model.video_kwargs) take any key; typed sections stay strict."""
-    for key in node.keys():
+    for key in node:
         child = node._get_node(key)
         if isinstance(child, DictConfig):
             if child._metadata.object_type in (None, dict):

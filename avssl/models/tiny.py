@@ -2,7 +2,8 @@
 
 They share the AVID nets' interface: ``forward(x)`` -> ``(B, out_dim)`` max-pooled features,
 ``forward(x, return_stages=True)`` -> dict with ``conv1``, ``conv2x`` .. ``conv5x``, ``pool``,
-and an ``out_dim`` attribute. Each stage is one conv + BN + ReLU; the last stage has
+and an ``out_dim`` attribute. Each stage is one conv + BN (or, with batch_norm=False, a biased conv: per-rank BN statistics
+would make a CPU DDP run differ from one process, and SyncBatchNorm needs CUDA) + ReLU; the last stage has
 ``out_dim`` channels. Sized for 8x32x32 clips and (1, 200, 257) or smaller spectrograms.
 """
 
@@ -14,8 +15,8 @@ from torch import nn
 STAGE_NAMES = ("conv1", "conv2x", "conv3x", "conv4x", "conv5x", "pool")
 
 
-def _conv_bn_relu(conv: nn.Module, bn: nn.Module) -> nn.Sequential:
-    return nn.Sequential(conv, bn, nn.ReLU(inplace=True))
+def _conv_bn_relu(conv: nn.Module, bn: nn.Module, batch_norm: bool = True) -> nn.Sequential:
+    return nn.Sequential(conv, bn if batch_norm else nn.Identity(), nn.ReLU(inplace=True))
 
 
 class _TinyEncoder(nn.Module):
@@ -43,16 +44,17 @@ class TinyVideoNet(_TinyEncoder):
     _input_ndim = 5
     _in_channels = 3
 
-    def __init__(self, out_dim: int = 128, width: int = 16):
+    def __init__(self, out_dim: int = 128, width: int = 16, batch_norm: bool = True):
         super().__init__()
         c = (width, width, 2 * width, 4 * width, out_dim)
         self.conv1 = _conv_bn_relu(
-            nn.Conv3d(3, c[0], (3, 5, 5), stride=(1, 2, 2), padding=(1, 2, 2), bias=False), nn.BatchNorm3d(c[0])
+            nn.Conv3d(3, c[0], (3, 5, 5), stride=(1, 2, 2), padding=(1, 2, 2), bias=not batch_norm),
+            nn.BatchNorm3d(c[0]), batch_norm,
         )
         strides = ((1, 1, 1), (2, 2, 2), (2, 2, 2), (2, 2, 2))
         for i, (name, stride) in enumerate(zip(STAGE_NAMES[1:5], strides)):
-            conv = nn.Conv3d(c[i], c[i + 1], 3, stride=stride, padding=1, bias=False)
-            setattr(self, name, _conv_bn_relu(conv, nn.BatchNorm3d(c[i + 1])))
+            conv = nn.Conv3d(c[i], c[i + 1], 3, stride=stride, padding=1, bias=not batch_norm)
+            setattr(self, name, _conv_bn_relu(conv, nn.BatchNorm3d(c[i + 1]), batch_norm))
         self.pool = nn.AdaptiveMaxPool3d(1)
         self.out_dim = out_dim
 
@@ -63,12 +65,13 @@ class TinyAudioNet(_TinyEncoder):
     _input_ndim = 4
     _in_channels = 1
 
-    def __init__(self, out_dim: int = 128, width: int = 16):
+    def __init__(self, out_dim: int = 128, width: int = 16, batch_norm: bool = True):
         super().__init__()
         c = (width, 2 * width, 4 * width, 8 * width, out_dim)
-        self.conv1 = _conv_bn_relu(nn.Conv2d(1, c[0], 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(c[0]))
+        self.conv1 = _conv_bn_relu(nn.Conv2d(1, c[0], 7, stride=2, padding=3, bias=not batch_norm),
+                                   nn.BatchNorm2d(c[0]), batch_norm)
         for i, name in enumerate(STAGE_NAMES[1:5]):
-            conv = nn.Conv2d(c[i], c[i + 1], 3, stride=2, padding=1, bias=False)
-            setattr(self, name, _conv_bn_relu(conv, nn.BatchNorm2d(c[i + 1])))
+            conv = nn.Conv2d(c[i], c[i + 1], 3, stride=2, padding=1, bias=not batch_norm)
+            setattr(self, name, _conv_bn_relu(conv, nn.BatchNorm2d(c[i + 1]), batch_norm))
         self.pool = nn.AdaptiveMaxPool2d(1)
         self.out_dim = out_dim

@@ -35,10 +35,10 @@ class SSLModule(L.LightningModule):
     # --- data -----------------------------------------------------------------------------
     def train_dataloader(self) -> ResumableDataLoader:
         data = self.config.data
-        sampler = ResumableSampler(len(self.dataset), seed=self.config.run.seed, shuffle=True,
+        sampler = ResumableSampler(len(self.dataset), data.batch_size, seed=self.config.run.seed, shuffle=True,
                                    rank=self.global_rank, world_size=self.trainer.world_size)
         self._loader = ResumableDataLoader(
-            self.dataset, sampler, batch_size=data.batch_size, num_workers=data.num_workers,
+            self.dataset, sampler, num_workers=data.num_workers,
             pin_memory=torch.cuda.is_available(), persistent_workers=False)
         return self._loader
 
@@ -60,7 +60,7 @@ class SSLModule(L.LightningModule):
         self.log("perf/clips_per_s", batch_size * self.trainer.world_size / max(now - self._step_started, 1e-9),
                  on_step=True, batch_size=batch_size)
         self._step_started = now
-        self.history.append((self.global_step, {k: float(v) for k, v in out.items()}))
+        self.history.append((self.global_step, {k: float(v.detach()) for k, v in out.items()}))
         return out["loss"]
 
     def configure_optimizers(self):

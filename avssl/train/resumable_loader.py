@@ -18,13 +18,17 @@ _SEED_MIX = 1_000_003
 
 
 class ResumableSampler(Sampler[tuple[int, int]]):
-    """Shuffled (or sequential) order per epoch, sharded over ranks like DistributedSampler with
-    drop_last: every rank gets len // world items, rank r takes positions r, r + world, ..."""
+    """Shuffled (or sequential) order per epoch, split over ranks by global batch: global batch g
+    is positions [g·B·W, (g+1)·B·W) of the epoch's permutation and rank r takes its r-th block of
+    B. Gathering the ranks' batches in rank order thus gives exactly the batch one process with
+    batch B·W would see, so a W-rank run equals a 1-rank run over the same global batch. An
+    incomplete last global batch is dropped (every rank must take the same number of steps)."""
 
-    def __init__(self, size: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(self, size: int, batch_size: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
+                 world_size: int = 1) -> None:
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside world of size {world_size}")
-        self.size, self.seed, self.shuffle = size, seed, shuffle
+        self.size, self.batch_size, self.seed, self.shuffle = size, batch_size, seed, shuffle
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
         self.skip = 0  # items of this epoch already consumed (set when resuming)
@@ -35,7 +39,7 @@ class ResumableSampler(Sampler[tuple[int, int]]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.size // self.world_size
+        return (self.size // (self.batch_size * self.world_size)) * self.batch_size
 
     def order(self, epoch: int) -> list[int]:
         """This rank's items of `epoch`, in order."""
@@ -44,7 +48,12 @@ class ResumableSampler(Sampler[tuple[int, int]]):
             permutation = torch.randperm(self.size, generator=generator).tolist()
         else:
             permutation = list(range(self.size))
-        return permutation[self.rank : len(self) * self.world_size : self.world_size]
+        global_batch = self.batch_size * self.world_size
+        mine = []
+        for start in range(0, len(self) * self.world_size, global_batch):
+            first = start + self.rank * self.batch_size
+            mine.extend(permutation[first : first + self.batch_size])
+        return mine
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch, skip = self.epoch, self.skip
@@ -57,8 +66,8 @@ class ResumableDataLoader(DataLoader):
     """DataLoader over a ResumableSampler; Lightning treats it as stateful (state_dict /
     load_state_dict). Call `mark_consumed()` once per training step."""
 
-    def __init__(self, dataset: Dataset, sampler: ResumableSampler, batch_size: int, **kwargs) -> None:
-        super().__init__(dataset, batch_size=batch_size, sampler=sampler, drop_last=True, **kwargs)
+    def __init__(self, dataset: Dataset, sampler: ResumableSampler, **kwargs) -> None:
+        super().__init__(dataset, batch_size=sampler.batch_size, sampler=sampler, drop_last=True, **kwargs)
         self.consumed_batches = 0
         self._consumed_epoch = 0
 

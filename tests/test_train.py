@@ -7,10 +7,10 @@ import shutil
 import lightning as L
 import pytest
 import torch
+from train_helpers import tiny_train_config
 
 from avssl.data.prepare import prepare
 from avssl.train.run_training import train
-from train_helpers import tiny_train_config
 
 
 @pytest.fixture(scope="module")

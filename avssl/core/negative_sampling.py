@@ -102,6 +102,16 @@ class GlobalBatchNegativeSampler:
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"generator": self.generator.get_state()}
 
+    def __getstate__(self) -> dict:
+        # A torch.Generator pickles its state through shared memory, which fails when DDP spawns
+        # workers ("unable to resize file"); plain bytes travel everywhere.
+        return {"size": self.size, "k": self.k, "state": bytes(self.generator.get_state().numpy())}
+
+    def __setstate__(self, state: dict) -> None:
+        self.size, self.k = state["size"], state["k"]
+        self.generator = torch.Generator()
+        self.generator.set_state(torch.frombuffer(bytearray(state["state"]), dtype=torch.uint8))
+
     def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
         self.generator.set_state(state["generator"])
 

@@ -79,6 +79,47 @@ def _run_inspect(args: argparse.Namespace) -> int:
     return inspect_target(args.target, tuple(d.strip() for d in args.decoders.split(",") if d.strip()))
 
 
+def _add_train(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a method from a config (Lightning: CPU, GPU, DDP, multi-node)")
+    p.add_argument("-c", "--config", required=True, help="YAML recipe, e.g. configs/avid/kinetics.yaml")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. data.manifest=/data/k400 train.devices=8")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from avssl.config import load_config
+    from avssl.train.run_training import train
+
+    result = train(load_config(args.config, args.overrides))
+    if result.trainer.global_rank == 0:
+        print(f"run folder: {result.run_dir} (checkpoints/, tensorboard/, config.yaml)")
+    return 0
+
+
+def _add_demo(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="built-in data → prepare → train tiny AVID on CPU → retrieval report")
+    p.add_argument("--out", default="avssl-demo", help="report folder (default ./avssl-demo)")
+    p.add_argument("--data", help="your own DIR/train/<class>/*.mp4 and DIR/test/<class>/*.mp4 instead of the built-in data")
+    p.add_argument("--make-data", metavar="DIR", help="only write the built-in data set to DIR and stop")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("overrides", nargs="*", help="dotted overrides of the demo recipe, e.g. train.max_epochs=5")
+    p.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    if args.make_data:
+        from avssl.data.demo_data import make_demo_dataset
+
+        summary = make_demo_dataset(args.make_data, workers=args.workers, progress=not args.no_progress)
+        print(f"demo data: {summary['counts']} in {args.make_data}")
+        return 0
+    from avssl.demo import run_demo
+
+    run_demo(args.out, args.data, tuple(args.overrides), workers=args.workers, progress=not args.no_progress)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from avssl import __version__
 
@@ -87,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_prepare(subparsers)
     _add_inspect(subparsers)
+    _add_train(subparsers)
+    _add_demo(subparsers)
     return parser
 
 

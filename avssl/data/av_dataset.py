@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from avssl.data.clip_sampling import AVClipSampler, AVClipSpan
-from avssl.data.decoders import DecodeError, create_decoder
+from avssl.data.decoders import DecodeError, Decoder, create_decoder
 from avssl.data.manifest import Manifest
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class AVClipDataset(Dataset):
         audio_transform: Callable | None = None,
         audio_features: Callable | None = None,
         decode_size: DecodeSize = DecodeSize(),
-        decoder: str = "pyav",
+        decoder: str | Decoder = "pyav",
         with_video: bool = True,
         with_audio: bool = True,
         max_retries: int = 10,
@@ -75,13 +75,13 @@ class AVClipDataset(Dataset):
         self.audio_transform = audio_transform
         self.audio_features = audio_features
         self.decode_size = decode_size
-        self.decoder_name = decoder
+        self.decoder_name = decoder if isinstance(decoder, str) else decoder.name
         self.with_video = with_video
         self.with_audio = with_audio
         self.max_retries = max_retries
         self.seed = seed
         self.epoch = 0
-        self._decoder = None
+        self._decoder = None if isinstance(decoder, str) else decoder
         self._reported: set[str] = set()
 
     def __len__(self) -> int:

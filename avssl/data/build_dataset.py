@@ -11,6 +11,7 @@ from avssl.data.audio_transforms import VolumeJitter
 from avssl.data.av_dataset import AVClipDataset, DecodeSize
 from avssl.data.clip_sampling import AVClipSampler, RandomClipSampler, UniformClipSampler
 from avssl.data.data_config import DataConfig
+from avssl.data.decoders import Decoder
 from avssl.data.manifest import Manifest, read_manifest
 from avssl.data.video_transforms import VideoEvalTransform, VideoTrainTransform
 
@@ -23,7 +24,7 @@ def build_audio_frontend(cfg: DataConfig) -> LogSpectrogram:
 
 
 def build_av_dataset(cfg: DataConfig, training: bool, manifest: Manifest | None = None, seed: int = 0,
-                     with_video: bool = True, with_audio: bool = True) -> AVClipDataset:
+                     with_video: bool = True, with_audio: bool = True, decoder: Decoder | None = None) -> AVClipDataset:
     """Training: random audio windows, misalignment, augmentation. Evaluation: `clips_per_video`
     evenly spaced windows, centred video, deterministic transform."""
     manifest = manifest if manifest is not None else read_manifest(cfg.manifest, cfg.source_root)
@@ -46,7 +47,7 @@ def build_av_dataset(cfg: DataConfig, training: bool, manifest: Manifest | None 
         manifest, sampler, clips_per_video=clip.clips_per_video, audio_duration=clip.audio_duration,
         audio_rate=clip.audio_rate, video_transform=video_transform, audio_transform=audio_transform,
         audio_features=build_audio_frontend(cfg) if with_audio else None,
-        decode_size=DecodeSize(video.decode_short_side), decoder=cfg.decoder, with_video=with_video,
+        decode_size=DecodeSize(video.decode_short_side), decoder=decoder or cfg.decoder, with_video=with_video,
         with_audio=with_audio, max_retries=cfg.max_retries, seed=seed)
 
 

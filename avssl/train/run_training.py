@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 
 from avssl.config import require_set, save_config
 from avssl.data.build_dataset import build_av_dataset
+from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
 from avssl.train.build_method import build_avid
 from avssl.train.lightning_module import SSLModule
@@ -33,13 +34,14 @@ def run_dir_of(config: DictConfig) -> Path:
     return Path(config.run.out_dir) / config.run.name
 
 
-def train(config: DictConfig, extra_callbacks: list | None = None) -> TrainResult:
-    """Train `config` (already validated by avssl.config.load_config)."""
+def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Decoder | None = None) -> TrainResult:
+    """Train `config` (already validated by avssl.config.load_config); `decoder` replaces the
+    configured back-end (e.g. a preloaded CachedDecoder)."""
     require_set(config, "data.manifest")
     L.seed_everything(config.run.seed, workers=True, verbose=False)
     run_dir = run_dir_of(config)
     manifest = read_manifest(config.data.manifest, config.data.source_root)
-    dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed)
+    dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed, decoder=decoder)
     method = build_avid(config, num_instances=len(manifest))
     module = SSLModule(method, config, dataset, [row.path for row in manifest.rows])
     train_cfg = config.train

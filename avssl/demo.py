@@ -1,0 +1,194 @@
+"""`avssl demo`: make data → prepare → train tiny AVID encoders → retrieval → report, on a CPU.
+
+Like the CLI, this module may import every part of the package: it is a job, not a library piece.
+The report folder holds metrics.json (schema below), loss_curve.png, recall_at_k.png,
+retrieval_grid.png and summary.md.
+
+metrics.json: {"chance_top1": float, "chance_top5": float,
+               "stages": {"untrained": {"v2v_top1", "v2v_top5", "a2v_top1", "a2v_top5",
+                                        "v2v_recall": {k: r}, "a2v_recall": {k: r}},
+                          "avid": {...same keys...}},
+               "counts": {"train": int, "test": int}, "wall_time_s": float, "config": {...}}
+v2v: a test video's embedding queries the training videos' embeddings; a2v: a test video's audio
+embedding queries the training videos' video embeddings. A hit = same class (cosine top-k).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+from omegaconf import OmegaConf
+from rich.console import Console
+from rich.table import Table
+
+from avssl.atomic_io import write_text_atomic
+from avssl.config import load_config
+from avssl.data.av_dataset import DecodeSize
+from avssl.data.build_dataset import build_av_dataset
+from avssl.data.decoders.cached_decoder import CachedDecoder
+from avssl.data.demo_data import make_demo_dataset
+from avssl.data.manifest import Manifest, read_manifest
+from avssl.data.prepare import prepare
+from avssl.eval.embeddings import video_level_embeddings
+from avssl.eval.report_plots import plot_loss_curves, plot_recall_at_k, plot_retrieval_grid
+from avssl.eval.retrieval import retrieval_recall, top_k_neighbours
+from avssl.train.build_method import build_avid
+from avssl.train.run_training import train
+
+DEMO_RECIPE = Path(__file__).parent / "recipes" / "demo.yaml"
+KS = (1, 5, 10, 20, 50)
+EVAL_CLIPS_PER_VIDEO = 3
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """Size of the generated data set (per class)."""
+
+    train_per_class: int = 40
+    test_per_class: int = 12
+    seconds: float = 4.0
+
+
+def run_demo(out: str | Path, data: str | Path | None = None, overrides: tuple[str, ...] = (),
+             size: DemoData = DemoData(), workers: int = 2, progress: bool = True) -> dict:
+    """The whole demo; returns the metrics written to `out/metrics.json`."""
+    started = time.perf_counter()
+    out = Path(out)
+    console = Console()
+    if data is None:
+        data = out / "data"
+        if not (data / "train").is_dir():
+            console.print(f"[bold]1/5[/bold] making the demo data set in {data}")
+            make_demo_dataset(data, size.train_per_class, size.test_per_class, size.seconds, workers=workers,
+                              progress=progress)
+    data = Path(data)
+    console.print("[bold]2/5[/bold] avssl prepare (train, test)")
+    manifests = {}
+    for split in ("train", "test"):
+        if not (data / split).is_dir():
+            raise FileNotFoundError(f"{data / split}: expected DIR/train/<class>/*.mp4 and DIR/test/<class>/*.mp4")
+        prepare(data / split, out / "prepared" / split, workers=workers, progress=progress)
+        manifests[split] = read_manifest(out / "prepared" / split)
+        if len(manifests[split]) == 0:
+            raise ValueError(f"no usable videos in {data / split}: see {out / 'prepared' / split / 'rejected.csv'}")
+    config = load_config(DEMO_RECIPE, [f"data.manifest={out / 'prepared' / 'train'}", f"run.out_dir={out}",
+                                       "run.name=train", f"train.progress_bar={progress}", *overrides])
+    console.print("[bold]3/5[/bold] decoding every video once (clips are then cut from memory)")
+    decoder = CachedDecoder()
+    decode_size = DecodeSize(config.data.video.decode_short_side)
+    for manifest in manifests.values():
+        sizes = {manifest.file_for(i): decode_size.for_frame(r.width, r.height) for i, r in enumerate(manifest.rows)}
+        decoder.preload(sizes, sizes.get, config.data.clip.audio_rate, workers=workers, progress=progress)
+
+    console.print("[bold]4/5[/bold] training tiny AVID encoders")
+    L.seed_everything(config.run.seed, verbose=False)
+    untrained = build_avid(config, len(manifests["train"]))  # the exact initial weights of the run below
+    result = train(config, decoder=decoder)
+
+    console.print("[bold]5/5[/bold] retrieval on the test split")
+    stages, embeddings = {}, {}
+    for stage, model in (("untrained", untrained), ("avid", result.module.method)):
+        embeddings[stage] = {split: video_level_embeddings(model, _eval_dataset(config, m, decoder), progress=progress,
+                                                           desc=f"{stage} {split}")
+                             for split, m in manifests.items()}
+        stages[stage] = _retrieval_metrics(embeddings[stage]["test"], embeddings[stage]["train"])
+    metrics = {
+        "chance_top1": _chance_recall(manifests["test"], manifests["train"], 1),
+        "chance_top5": _chance_recall(manifests["test"], manifests["train"], 5),
+        "stages": stages,
+        "counts": {split: len(m) for split, m in manifests.items()},
+        "wall_time_s": 0.0,
+        "config": OmegaConf.to_container(config, resolve=True),
+    }
+    _write_report(out, metrics, result.module.history, embeddings["avid"], manifests, decoder)
+    metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
+    write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    write_text_atomic(out / "summary.md", _summary_markdown(metrics))
+    _print_table(console, metrics, out)
+    return metrics
+
+
+def _eval_dataset(config, manifest: Manifest, decoder: CachedDecoder):
+    data = config.data.copy()
+    data.clip.clips_per_video = EVAL_CLIPS_PER_VIDEO
+    return build_av_dataset(data, training=False, manifest=manifest, decoder=decoder)
+
+
+def _retrieval_metrics(test: dict, train: dict) -> dict:
+    v2v = retrieval_recall(test["video"], test["label"], train["video"], train["label"], KS)
+    a2v = retrieval_recall(test["audio"], test["label"], train["video"], train["label"], KS)
+    return {"v2v_top1": v2v[1], "v2v_top5": v2v[5], "a2v_top1": a2v[1], "a2v_top5": a2v[5],
+            "v2v_recall": {str(k): v for k, v in v2v.items()}, "a2v_recall": {str(k): v for k, v in a2v.items()}}
+
+
+def _chance_recall(test: Manifest, train: Manifest, k: int) -> float:
+    """Expected recall@k of a random ranking: 1 − C(N − n_c, k) / C(N, k), averaged over queries."""
+    db = Counter(r.label for r in train.rows)
+    n = len(train)
+    k = min(k, n)
+    return float(np.mean([1.0 - math.comb(n - db[r.label], k) / math.comb(n, k) for r in test.rows]))
+
+
+def _write_report(out: Path, metrics: dict, history, avid: dict, manifests: dict, decoder: CachedDecoder) -> None:
+    terms: dict[str, list[tuple[int, float]]] = {}
+    for step, values in history:
+        for name, value in values.items():
+            if name != "log_z":
+                terms.setdefault(name, []).append((step, value))
+    plot_loss_curves(terms, out / "loss_curve.png", title="AVID training loss")
+    curves = {f"{stage} {d}": {int(k): v for k, v in m[f"{d}_recall"].items()}
+              for stage, m in metrics["stages"].items() for d in ("v2v", "a2v")}
+    chance = {k: _chance_recall(manifests["test"], manifests["train"], k) for k in KS}
+    plot_recall_at_k(curves, out / "recall_at_k.png", chance=chance, title="Retrieval on the test split")
+    # Grid: one audio query per class (first test video of each class) → its top-5 training videos.
+    test, train_m = manifests["test"], manifests["train"]
+    first_of_class = {}
+    for i, row in enumerate(test.rows):
+        first_of_class.setdefault(row.label, i)
+    queries = list(first_of_class.values())[:8]
+    _, neighbours = top_k_neighbours(avid["test"]["audio"][queries], avid["train"]["video"], 5)
+
+    def middle(manifest: Manifest, index: int) -> np.ndarray:
+        frames = decoder.cache[manifest.file_for(index)].frames
+        return frames[len(frames) // 2].numpy()
+
+    plot_retrieval_grid(
+        [middle(test, q) for q in queries],
+        [[middle(train_m, int(j)) for j in row] for row in neighbours],
+        [[train_m.rows[int(j)].label == test.rows[q].label for j in row] for q, row in zip(queries, neighbours)],
+        out / "retrieval_grid.png", titles=[f"sound of {test.rows[q].label} →" for q in queries])
+
+
+ROWS = ("v2v_top1", "v2v_top5", "a2v_top1", "a2v_top5")
+
+
+def _summary_markdown(metrics: dict) -> str:
+    lines = ["# avssl demo", "", (f"Retrieval on the test split ({metrics['counts']['test']} queries, "
+             f"{metrics['counts']['train']} training videos), % of queries with a same-class hit."), "",
+             "| | v→v top-1 | v→v top-5 | a→v top-1 | a→v top-5 |", "|---|---:|---:|---:|---:|",
+             "| chance | " + " | ".join(f"{100 * metrics[f'chance_top{k}']:.1f}" for k in (1, 5, 1, 5)) + " |"]
+    for stage, m in metrics["stages"].items():
+        lines.append(f"| {stage} | " + " | ".join(f"{100 * m[key]:.1f}" for key in ROWS) + " |")
+    lines += ["", (f"Wall time: {metrics['wall_time_s']:.0f} s. Plots: loss_curve.png, recall_at_k.png, "
+              "retrieval_grid.png."), ""]
+    return "\n".join(lines)
+
+
+def _print_table(console: Console, metrics: dict, out: Path) -> None:
+    table = Table(title=f"avssl demo: retrieval on the test split ({metrics['counts']['test']} queries, "
+                        f"{metrics['counts']['train']} training videos)")
+    for column in ("", "v→v top-1", "v→v top-5", "a→v top-1", "a→v top-5"):
+        table.add_column(column, justify="right")
+    table.add_row("chance", *(f"{100 * metrics[f'chance_top{k}']:.1f}" for k in (1, 5, 1, 5)))
+    for stage, m in metrics["stages"].items():
+        table.add_row(stage, *(f"{100 * m[key]:.1f}" for key in ROWS))
+    console.print(table)
+    console.print(f"report: {out} (metrics.json, loss_curve.png, recall_at_k.png, retrieval_grid.png); "
+                  f"wall time {metrics['wall_time_s']:.0f} s")

@@ -84,3 +84,11 @@ def test_resuming_with_another_manifest_is_refused(manifest, tmp_path, mixed_fol
                                     f"train.resume={first.run_dir / 'checkpoints' / 'last.ckpt'}"))
     finally:
         (mixed_folder[0] / "cats" / "renamed.mp4").unlink()
+
+
+def test_checkpoints_leave_no_temporary_files_and_bf16_autocast_trains(manifest, tmp_path):
+    result = train(tiny_train_config(manifest, tmp_path, "bf16", "train.max_epochs=1", "train.precision=bf16-mixed"))
+    names = [p.name for p in (result.run_dir / "checkpoints").iterdir()]
+    assert "last.ckpt" in names and not [n for n in names if n.startswith(".")], names
+    losses = [values["loss"] for _, values in result.module.history]
+    assert losses and all(torch.isfinite(torch.tensor(losses)))

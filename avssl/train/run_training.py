@@ -19,6 +19,7 @@ from avssl.config import require_set, save_config
 from avssl.data.build_dataset import build_av_dataset
 from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
+from avssl.train.atomic_checkpoint_io import AtomicCheckpointIO
 from avssl.train.build_method import build_avid
 from avssl.train.lightning_module import SSLModule
 
@@ -56,6 +57,7 @@ def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Deco
         logger=TensorBoardLogger(run_dir, name="tensorboard", version=""),
         callbacks=[checkpoints, LearningRateMonitor("step"), *(extra_callbacks or [])],
         use_distributed_sampler=False, enable_model_summary=False, deterministic=False,
+        plugins=[AtomicCheckpointIO()],
     )
     if trainer.global_rank == 0:
         save_config(config, run_dir / "config.yaml")

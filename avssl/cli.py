@@ -96,6 +96,21 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_export(subparsers) -> None:
+    p = subparsers.add_parser("export", help="plain backbone state dict from an avssl or official AVID-CMA checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--modality", choices=("video", "audio"), default="video")
+    p.add_argument("--out", required=True, help="output .pt file (written atomically)")
+    p.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from avssl.train.export_backbone import export_backbone
+
+    print(f"wrote {export_backbone(args.checkpoint, args.modality, args.out)}")
+    return 0
+
+
 def _add_demo(subparsers) -> None:
     p = subparsers.add_parser("demo", help="built-in data → prepare → train tiny AVID on CPU → retrieval report")
     p.add_argument("--out", default="avssl-demo", help="report folder (default ./avssl-demo)")
@@ -130,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inspect(subparsers)
     _add_train(subparsers)
     _add_demo(subparsers)
+    _add_export(subparsers)
     return parser
 
 

@@ -92,3 +92,15 @@ def test_checkpoints_leave_no_temporary_files_and_bf16_autocast_trains(manifest,
     assert "last.ckpt" in names and not [n for n in names if n.startswith(".")], names
     losses = [values["loss"] for _, values in result.module.history]
     assert losses and all(torch.isfinite(torch.tensor(losses)))
+
+
+def test_export_writes_a_backbone_state_dict_that_loads_into_a_fresh_encoder(manifest, tmp_path):
+    from avssl import models
+    from avssl.train.export_backbone import export_backbone
+
+    result = train(tiny_train_config(manifest, tmp_path, "export", "train.max_epochs=1"))
+    out = export_backbone(result.run_dir / "checkpoints" / "last.ckpt", "audio", tmp_path / "audio.pt")
+    state = torch.load(out, weights_only=True)
+    encoder = models.create("tiny_audio", width=8)
+    encoder.load_state_dict(state)  # strict: same keys, same shapes
+    assert torch.equal(state["conv1.0.weight"], result.module.method.encoders["audio"].conv1[0].weight)

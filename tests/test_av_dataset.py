@@ -20,12 +20,9 @@ from avssl.data.manifest import read_manifest
 from avssl.data.prepare import prepare
 
 
-@pytest.fixture(scope="session")
-def prepared(mixed_folder, tmp_path_factory):
-    src, _ = mixed_folder
-    out = tmp_path_factory.mktemp("prepared")
-    prepare(src, out, workers=0, progress=False)
-    return out
+@pytest.fixture()
+def prepared(prepared_mixed):
+    return prepared_mixed
 
 
 def _backend_available(name: str) -> None:

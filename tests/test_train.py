@@ -9,16 +9,12 @@ import pytest
 import torch
 from train_helpers import tiny_train_config
 
-from avssl.data.prepare import prepare
 from avssl.train.run_training import train
 
 
-@pytest.fixture(scope="module")
-def manifest(mixed_folder, tmp_path_factory):
-    src, _ = mixed_folder
-    out = tmp_path_factory.mktemp("train_manifest")
-    prepare(src, out, workers=0, progress=False)
-    return out
+@pytest.fixture()
+def manifest(prepared_mixed):
+    return prepared_mixed
 
 
 class RecordBatches(L.Callback):

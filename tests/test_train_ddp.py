@@ -14,7 +14,6 @@ import pytest
 import torch
 from train_helpers import tiny_train_config
 
-from avssl.data.prepare import prepare
 from avssl.train.run_training import train
 
 NO_BN = ("model.video_kwargs={width: 8, batch_norm: false}", "model.audio_kwargs={width: 8, batch_norm: false}")
@@ -38,11 +37,9 @@ class SaveRankState(L.Callback):
                    Path(self.folder) / f"rank{trainer.global_rank}.pt")
 
 
-@pytest.fixture(scope="module")
-def manifest(mixed_folder, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ddp_manifest")
-    prepare(mixed_folder[0], out, workers=0, progress=False)
-    return out
+@pytest.fixture()
+def manifest(prepared_mixed):
+    return prepared_mixed
 
 
 def test_two_gloo_ranks_match_one_process_over_the_global_batch(manifest, tmp_path):

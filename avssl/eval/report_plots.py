@@ -28,6 +28,17 @@ def _save(fig: Figure, path: str | os.PathLike, dpi: int) -> None:
         fig.savefig(tmp, format="png", dpi=dpi)
 
 
+def _finish_line_plot(fig: Figure, ax, xlabel: str, ylabel: str, title: str | None, path, dpi: int) -> None:
+    """Labels, grid, legend and title shared by the line plots, then save."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize="small")
+    if title:
+        ax.set_title(title)
+    _save(fig, path, dpi)
+
+
 def plot_loss_curves(
     history: Mapping[str, Sequence[tuple[int, float]]],
     path: str | os.PathLike,
@@ -45,13 +56,7 @@ def plot_loss_curves(
         steps = [s for s, _ in points]
         values = [v for _, v in points]
         ax.plot(steps, values, label=name, marker="." if len(points) < 30 else None, linewidth=1.2)
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
-    _save(fig, path, dpi)
+    _finish_line_plot(fig, ax, "step", "loss", title, path, dpi)
 
 
 def plot_recall_at_k(
@@ -88,13 +93,7 @@ def plot_recall_at_k(
         ax.set_xticklabels([str(k) for k in ticks])
         ax.minorticks_off()
     ax.set_ylim(0, 100)
-    ax.set_xlabel("k")
-    ax.set_ylabel("recall@k (%)")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize="small")
-    if title:
-        ax.set_title(title)
-    _save(fig, path, dpi)
+    _finish_line_plot(fig, ax, "k", "recall@k (%)", title, path, dpi)
 
 
 def _check_image(image, where: str) -> np.ndarray:

@@ -1,9 +1,15 @@
 """Negatives for instance discrimination: K indices per sample, drawn uniformly with
 replacement from every instance but the sample's own (AVID: K = 1024).
 
-The complement is sampled without rejection: draw from {0, …, N−2} and shift every draw
-that is >= the sample's own index up by one, which maps {0, …, N−2} one-to-one onto
-{0, …, N−1} \\ {index} and so keeps the draws uniform.
+The complement is sampled without rejection. With E excluded indices (the sample's own, and for
+CMA its positive set), sorted as e_0 < e_1 < … < e_{E−1}, draw r uniformly from {0, …, N−E−1} and
+return the r-th (0-based) index that is not excluded:
+
+    x = r + #{j : e_j − j <= r}
+
+(e_j − j counts the allowed indices below e_j). The map r → x is one-to-one from {0, …, N−E−1}
+onto {0, …, N−1} minus the excluded set, so the draws stay uniform over the complement. With only
+the own index excluded this is "shift every draw >= index up by one".
 """
 
 from __future__ import annotations
@@ -16,37 +22,68 @@ __all__ = ["GlobalBatchNegativeSampler", "NegativeSampler", "UniformNegativeSamp
 
 
 def sample_negatives(
-    index: torch.Tensor, size: int, k: int, generator: torch.Generator | None = None
+    index: torch.Tensor,
+    size: int,
+    k: int,
+    generator: torch.Generator | None = None,
+    exclude: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """(B, k) int64 negatives on `index`'s device, uniform over {0..size−1} \\ {index[b]}.
+    """(B, k) int64 negatives on `index`'s device, uniform over {0..size−1} minus {index[b]} and exclude[b].
 
     Args:
         index: (B,) instance index of each sample.
-        size: number of instances N (>= 2).
+        size: number of instances N.
         k: negatives per sample.
         generator: optional torch.Generator; draws happen on its device and are then moved
             to `index`'s device (so a CPU generator works for CUDA indices).
+        exclude: optional (B, P) further indices to exclude per sample (CMA: the positive set),
+            distinct within a row and never the sample's own index.
     """
     if index.dim() != 1:
         raise ValueError(f"sample_negatives expects index of shape (B,); got {tuple(index.shape)}.")
-    if size < 2:
-        raise ValueError(f"sample_negatives needs at least 2 instances to exclude one; got size={size}.")
     if k < 0:
         raise ValueError(f"sample_negatives: k must be >= 0; got {k}.")
-    draw_device = generator.device if generator is not None else index.device
-    draws = torch.randint(0, size - 1, (index.shape[0], k), generator=generator, device=draw_device)
-    draws = draws.to(index.device)
-    return draws + (draws >= index.to(torch.int64).unsqueeze(1)).to(torch.int64)
+    excluded = exclusion_table(index, exclude)
+    draws = draw_ranks(index.shape[0], size, excluded.shape[1], k, generator, index.device)
+    return map_ranks_to_complement(draws, excluded)
+
+
+def exclusion_table(index: torch.Tensor, exclude: torch.Tensor | None) -> torch.Tensor:
+    """(B, E) sorted excluded indices per sample: its own index, plus `exclude` rows if given."""
+    own = index.to(torch.int64).unsqueeze(1)
+    if exclude is None:
+        return own
+    if exclude.dim() != 2 or exclude.shape[0] != index.shape[0]:
+        raise ValueError(f"sample_negatives: exclude must be (B, P) with B={index.shape[0]}; got {tuple(exclude.shape)}")
+    return torch.cat([own, exclude.to(device=index.device, dtype=torch.int64)], dim=1).sort(dim=1).values
+
+
+def draw_ranks(rows: int, size: int, excluded: int, k: int, generator: torch.Generator | None,
+               device: torch.device) -> torch.Tensor:
+    """(rows, k) uniform ranks in the complement of `excluded` indices out of `size`."""
+    if size - excluded < 1:
+        raise ValueError(
+            f"sample_negatives: no negatives left: {size} instances, {excluded} excluded per sample "
+            f"(the instance itself and its positives); use fewer positives or more data.")
+    draw_device = generator.device if generator is not None else device
+    return torch.randint(0, size - excluded, (rows, k), generator=generator, device=draw_device).to(device)
+
+
+def map_ranks_to_complement(ranks: torch.Tensor, excluded: torch.Tensor) -> torch.Tensor:
+    """The ranks[b, j]-th index not in excluded[b] (excluded sorted ascending; module docstring)."""
+    excluded = excluded.to(ranks.device)
+    allowed_below = excluded - torch.arange(excluded.shape[1], device=ranks.device)
+    return ranks + torch.searchsorted(allowed_below.contiguous(), ranks.contiguous(), right=True)
 
 
 class NegativeSampler(Protocol):
     """Anything that maps (B,) instance indices to (B, K) negative indices.
 
     Methods take a sampler rather than calling `sample_negatives` themselves, so a test can
-    inject fixed negatives and CMA can exclude a whole positive set.
+    inject fixed negatives. `exclude` (B, P) lists further indices to avoid (CMA: positive sets).
     """
 
-    def __call__(self, index: torch.Tensor) -> torch.Tensor: ...
+    def __call__(self, index: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor: ...
 
 
 class UniformNegativeSampler:
@@ -68,8 +105,8 @@ class UniformNegativeSampler:
         self.k = int(k)
         self.generator = generator
 
-    def __call__(self, index: torch.Tensor) -> torch.Tensor:
-        return sample_negatives(index, self.size, self.k, self.generator)
+    def __call__(self, index: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor:
+        return sample_negatives(index, self.size, self.k, self.generator, exclude)
 
     def __repr__(self) -> str:
         return f"UniformNegativeSampler(size={self.size}, k={self.k})"
@@ -92,12 +129,16 @@ class GlobalBatchNegativeSampler:
         self.k = int(k)
         self.generator = torch.Generator().manual_seed(seed)
 
-    def __call__(self, index: torch.Tensor) -> torch.Tensor:
+    def __call__(self, index: torch.Tensor, exclude: torch.Tensor | None = None) -> torch.Tensor:
         from avssl.core.distributed import gather_rows_with_offset
 
+        # Only the global batch size and this rank's offset matter: ranks are drawn for every row
+        # of the global batch (identically on every rank), then mapped through local exclusions.
         global_index, offset = gather_rows_with_offset(index)
-        negatives = sample_negatives(global_index.cpu(), self.size, self.k, self.generator)
-        return negatives[offset : offset + index.shape[0]].to(index.device)
+        excluded = exclusion_table(index, exclude)
+        ranks = draw_ranks(global_index.shape[0], self.size, excluded.shape[1], self.k, self.generator,
+                           torch.device("cpu"))
+        return map_ranks_to_complement(ranks[offset : offset + index.shape[0]].to(index.device), excluded)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {"generator": self.generator.get_state()}

@@ -72,3 +72,47 @@ def test_a_fixed_sampler_can_be_injected():
 def test_rejects_impossible_requests(size, k):
     with pytest.raises(ValueError):
         sample_negatives(torch.tensor([0]), size, k)
+
+
+def positive_sets(size: int, p: int, seed: int) -> torch.Tensor:
+    """(size, p) sorted random positive sets that never contain the instance itself."""
+    gen = torch.Generator().manual_seed(seed)
+    rows = []
+    for i in range(size):
+        others = torch.tensor([j for j in range(size) if j != i])
+        rows.append(others[torch.randperm(size - 1, generator=gen)[:p]].sort().values)
+    return torch.stack(rows)
+
+
+def test_complement_sampler_never_returns_a_positive_or_self():
+    size, p = 60, 7
+    positives = positive_sets(size, p, seed=6)
+    index = torch.arange(size).repeat(5)
+    negatives = sample_negatives(index, size, 300, torch.Generator().manual_seed(7), exclude=positives[index])
+    forbidden = torch.cat([index.unsqueeze(1), positives[index]], dim=1)
+    assert not (negatives.unsqueeze(2) == forbidden.unsqueeze(1)).any()
+    assert negatives.min() >= 0 and negatives.max() < size
+
+
+def test_complement_sampler_is_uniform_over_the_complement():
+    size, own = 30, 11
+    positives = torch.tensor([[0, 3, 12, 13, 29]])  # includes both ends and a neighbour of `own`
+    negatives = sample_negatives(torch.full((400,), own), size, 300, torch.Generator().manual_seed(8),
+                                 exclude=positives.expand(400, -1))
+    counts = torch.bincount(negatives.flatten(), minlength=size)
+    allowed = [j for j in range(size) if j != own and j not in positives[0].tolist()]
+    assert counts[[own, *positives[0].tolist()]].sum() == 0
+    assert chisquare(counts[allowed].numpy()).pvalue > 0.001
+    assert (counts[allowed] > 0).all()
+
+
+def test_complement_with_only_the_own_index_matches_the_plain_sampler():
+    index = torch.tensor([4, 0, 9])
+    plain = sample_negatives(index, 10, 50, torch.Generator().manual_seed(9))
+    empty = sample_negatives(index, 10, 50, torch.Generator().manual_seed(9), exclude=torch.empty(3, 0, dtype=torch.int64))
+    assert torch.equal(plain, empty)
+
+
+def test_no_complement_left_is_a_clear_error():
+    with pytest.raises(ValueError, match="no negatives left"):
+        sample_negatives(torch.tensor([0]), 4, 3, exclude=torch.tensor([[1, 2, 3]]))

@@ -23,28 +23,19 @@ partition function Z estimated on the first batch and then frozen. One Z is shar
 terms, as in the official code: the first term computed (in the order v2a, a2v, v2v, a2a,
 skipping inactive ones) sets it.
 
-Order within a step (official code): embeddings are L2-normalised; positives and negatives are
-read from the memories *before* this step's update; scores and losses are computed; only then
-are both banks updated with M[i] ← normalise(0.5·M[i] + 0.5·e_i), using the detached
-embeddings. Reading after the update would let an embedding score against a memory that
-already contains itself, which inflates the positive score and weakens the signal.
+The step itself (memories read before the update, one negative draw shared by all terms) is
+`AVMemoryMethod`'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import torch
-import torch.nn.functional as F
 from torch import nn
 
-from avssl.core.memory_bank import MemoryBank
-from avssl.core.nce import PartitionFunction, nce_loss
-from avssl.core.negative_sampling import GlobalBatchNegativeSampler, NegativeSampler
+from avssl.core.nce import PartitionFunction
+from avssl.core.negative_sampling import NegativeSampler
+from avssl.methods.av_memory_method import AVMemoryMethod, Term
 
 __all__ = ["AVID", "AVID_VARIANTS"]
-
-MODALITIES = ("video", "audio")
 
 #: (cross, self_) coefficients of the paper's three AVID variants (Sec. 3).
 AVID_VARIANTS: dict[str, tuple[float, float]] = {
@@ -62,7 +53,7 @@ TERMS: dict[str, tuple[str, str]] = {
 }
 
 
-class AVID(nn.Module):
+class AVID(AVMemoryMethod):
     """Audio-visual instance discrimination (Morgado et al., CVPR 2021, Sec. 3).
 
     Args:
@@ -102,34 +93,14 @@ class AVID(nn.Module):
         partition: PartitionFunction | None = None,
         seed: int = 0,
     ) -> None:
-        super().__init__()
-        for name, modules in (("encoders", encoders), ("heads", heads)):
-            missing = [m for m in MODALITIES if m not in modules]
-            if missing:
-                raise ValueError(f"AVID: {name} must have keys {MODALITIES}; missing {missing}.")
         if cross < 0 or self_ < 0 or (cross == 0 and self_ == 0):
             raise ValueError(
                 f"AVID: loss coefficients must be >= 0 and not both zero; got cross={cross}, self_={self_}."
             )
-        if not temperature > 0:
-            raise ValueError(f"AVID: temperature must be > 0; got {temperature}.")
-        self.encoders = encoders if isinstance(encoders, nn.ModuleDict) else nn.ModuleDict(encoders)
-        self.heads = heads if isinstance(heads, nn.ModuleDict) else nn.ModuleDict(heads)
-        self.num_instances = int(num_instances)
-        self.embed_dim = int(embed_dim)
+        super().__init__(encoders, heads, num_instances, embed_dim, temperature, num_negatives, momentum,
+                         sampler, partition, seed)
         self.cross = float(cross)
         self.self_ = float(self_)
-        self.temperature = float(temperature)
-        self.banks = nn.ModuleDict(
-            {
-                m: MemoryBank(self.num_instances, self.embed_dim, momentum=momentum, seed=seed + i)
-                for i, m in enumerate(MODALITIES)
-            }
-        )
-        self.partition = partition if partition is not None else PartitionFunction("first_batch")
-        self.sampler = (
-            sampler if sampler is not None else GlobalBatchNegativeSampler(self.num_instances, num_negatives, seed)
-        )
 
     @classmethod
     def variant(cls, name: str, **kwargs) -> AVID:
@@ -149,63 +120,9 @@ class AVID(nn.Module):
     def active_terms(self) -> tuple[str, ...]:
         return tuple(t for t in TERMS if self.coefficient(t) != 0)
 
-    def embed(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """L2-normalised embeddings {"video": (B, D), "audio": (B, D)} (AVID normalises in the loss)."""
-        return {m: F.normalize(self.heads[m](self.encoders[m](batch[m])), dim=1) for m in MODALITIES}
-
-    def forward(self, batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """One AVID step's loss; updates both memory banks as a side effect.
-
-        Args:
-            batch: {"video": (B,3,T,H,W), "audio": (B,1,T,F), "index": (B,) instance indices}.
-
-        Returns:
-            {"loss": weighted sum, one entry per active term ("v2a", "a2v", "v2v", "a2a"),
-            "log_z": the (frozen) log partition function}, all 0-dim tensors.
-        """
-        index = batch["index"]
-        if index.dim() != 1:
-            raise ValueError(f"AVID: batch['index'] must have shape (B,); got {tuple(index.shape)}.")
-        emb = self.embed(batch)
-        neg_index = self.sampler(index)
-
-        # Gather every memory needed *before* this step's update (copies: `get` clones).
-        needed = {TERMS[t][1] for t in self.active_terms}
-        pos_mem = {m: self.banks[m].get(index) for m in needed}
-        neg_mem = {m: self.banks[m].get(neg_index) for m in needed}
-
-        out: dict[str, torch.Tensor] = {}
-        log_z = None
-        total = None
-        for term in self.active_terms:
-            emb_mod, mem_mod = TERMS[term]
-            e = emb[emb_mod]
-            pos = (e * pos_mem[mem_mod].to(e.dtype)).sum(dim=1, keepdim=True) / self.temperature
-            neg = torch.einsum("bd,bkd->bk", e, neg_mem[mem_mod].to(e.dtype)) / self.temperature
-            if log_z is None:
-                # One Z shared by all terms; the first term estimates it on the first batch.
-                log_z = self.partition(neg)
-            loss = nce_loss(pos, neg, log_z)
-            out[term] = loss
-            weighted = self.coefficient(term) * loss
-            total = weighted if total is None else total + weighted
-
-        with torch.no_grad():
-            for m in MODALITIES:
-                self.banks[m].update(index, emb[m].detach())
-
-        out["loss"] = total
-        out["log_z"] = log_z.detach()
-        return out
-
-    def get_extra_state(self) -> dict:
-        """The negative sampler's RNG state rides in the state dict, so a resumed run draws the
-        same negatives as an uninterrupted one."""
-        return {"sampler": self.sampler.state_dict()} if hasattr(self.sampler, "state_dict") else {}
-
-    def set_extra_state(self, state: dict) -> None:
-        if state.get("sampler") is not None and hasattr(self.sampler, "load_state_dict"):
-            self.sampler.load_state_dict(state["sampler"])
+    @property
+    def terms(self) -> tuple[Term, ...]:
+        return tuple(Term(t, *TERMS[t], weight=self.coefficient(t)) for t in self.active_terms)
 
     def extra_repr(self) -> str:
         return (

@@ -33,7 +33,8 @@ class SaveRankState(L.Callback):
         method = pl_module.method
         torch.save({"video": method.banks["video"].memory.clone(), "audio": method.banks["audio"].memory.clone(),
                     "z": method.partition.z.clone(), "losses": torch.tensor(self.losses, dtype=torch.float64),
-                    "weights": {k: v.clone() for k, v in method.encoders.state_dict().items()}},
+                    "weights": {k: v.clone() for k, v in method.encoders.state_dict().items()},
+                    "positives": getattr(method, "positives", torch.empty(0)).clone()},
                    Path(self.folder) / f"rank{trainer.global_rank}.pt")
 
 
@@ -65,3 +66,29 @@ def test_two_gloo_ranks_match_one_process_over_the_global_batch(manifest, tmp_pa
     # moves a weight by up to ~1e-5 after 6 steps of lr 1e-3.
     for key, value in one["weights"].items():
         torch.testing.assert_close(ranks[0]["weights"][key], value, rtol=0, atol=5e-5)
+
+
+def test_cma_positive_sets_are_shared_and_training_matches_one_process(manifest, tmp_path):
+    """CMA from an AVID checkpoint: the positive sets (rows split over the ranks, then gathered) are
+    identical on both ranks and equal to one process's; training then matches as for AVID."""
+    avid = train(tiny_train_config(manifest, tmp_path, "avid", *NO_BN, "train.max_epochs=1",
+                                   "train.checkpoint_every_n_steps=null"))
+    cma = (*NO_BN, "method.name=avid_cma", "method.cma.num_positives=1", "method.cma.num_negatives_within=4",
+           f"method.cma.init_from={avid.run_dir / 'checkpoints' / 'last.ckpt'}", "method.cma.resample_every=1",
+           "train.max_epochs=2", "train.checkpoint_every_n_steps=null")
+    single_dir, ddp_dir = tmp_path / "cma_single", tmp_path / "cma_ddp"
+    single_dir.mkdir(), ddp_dir.mkdir()
+    train(tiny_train_config(manifest, tmp_path, "cma_single", *cma, "data.batch_size=4"),
+          [SaveRankState(str(single_dir))])
+    train(tiny_train_config(manifest, tmp_path, "cma_ddp", *cma, "data.batch_size=2", "train.devices=2",
+                            "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir))])
+    one = torch.load(single_dir / "rank0.pt", weights_only=True)
+    ranks = [torch.load(ddp_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert one["positives"].shape == (4, 1) and (one["positives"] >= 0).all()
+    assert torch.equal(ranks[0]["positives"], ranks[1]["positives"])
+    assert torch.equal(ranks[0]["positives"], one["positives"])
+    for name in ("video", "audio", "z"):
+        assert torch.equal(ranks[0][name], ranks[1][name]), f"{name} differs between ranks"
+    for name in ("video", "audio"):
+        torch.testing.assert_close(ranks[0][name], one[name], rtol=0, atol=1e-5)
+    torch.testing.assert_close((ranks[0]["losses"] + ranks[1]["losses"]) / 2, one["losses"], rtol=1e-6, atol=0)

@@ -13,9 +13,9 @@ BACKENDS = ("auto", "faiss", "torch")
 INDEXES = ("flat", "ivf", "hnsw")
 
 
-@dataclass(frozen=True)
+@dataclass
 class SearchSpec:
-    """Settings of `avssl.core.knn` and `avssl.core.cma_positives`.
+    """Settings of `avssl.core.knn` and `avssl.core.cma_positives` (also the `search:` config schema).
 
     Attributes:
         backend: "faiss" (FAISS indices; FAISS heaps select the top-k of exact score blocks),

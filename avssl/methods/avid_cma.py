@@ -39,9 +39,10 @@ from avssl.methods.av_memory_method import AVMemoryMethod, Term
 __all__ = ["AVIDCMA", "CMAWeights"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class CMAWeights:
-    """Weights of the four term groups (normalised by their sum). Release: 1, 0, 0, 1."""
+    """Weights of the four term groups (normalised by their sum). Release: 1, 0, 0, 1; paper-era
+    runs: 1, 0, 0, 3. Also the `method.cma.weights` config schema."""
 
     cross_instance: float = 1.0
     within_instance: float = 0.0
@@ -63,7 +64,7 @@ class AVIDCMA(AVMemoryMethod):
 
     Args:
         encoders, heads, num_instances, embed_dim, temperature, momentum, partition, seed: as in AVID.
-        weights: the four group weights.
+        weights: the four group weights (default: the release's).
         num_positives: k, the size of each positive set (32).
         agreement: "consensus" (default), "union", "video" or "audio".
         resample_every: recompute the positive sets every this many epochs (5 Kinetics, 10 AudioSet).
@@ -79,7 +80,7 @@ class AVIDCMA(AVMemoryMethod):
         heads: nn.ModuleDict,
         num_instances: int,
         embed_dim: int = 128,
-        weights: CMAWeights = CMAWeights(),
+        weights: CMAWeights | None = None,
         num_positives: int = 32,
         agreement: str = "consensus",
         resample_every: int = 5,
@@ -92,6 +93,7 @@ class AVIDCMA(AVMemoryMethod):
         partition: PartitionFunction | None = None,
         seed: int = 0,
     ) -> None:
+        weights = weights if weights is not None else CMAWeights()
         values = [getattr(weights, g) for g in GROUPS]
         if min(values) < 0 or sum(values) == 0:
             raise ValueError(f"AVIDCMA: weights must be >= 0 and not all zero; got {weights}")

@@ -44,6 +44,10 @@ class SSLModule(L.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._loader.sampler.set_epoch(self.current_epoch)
+        hook = getattr(self.method, "on_train_epoch_start", None)  # e.g. CMA refreshes its positive sets
+        if hook is not None:
+            for name, value in hook(self.current_epoch, progress=self.config.train.progress_bar).items():
+                self.log(name, float(value), on_step=False, on_epoch=True, batch_size=1)
 
     # --- optimisation ---------------------------------------------------------------------
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:

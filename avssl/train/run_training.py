@@ -20,7 +20,8 @@ from avssl.data.build_dataset import build_av_dataset
 from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
 from avssl.train.atomic_checkpoint_io import AtomicCheckpointIO
-from avssl.train.build_method import build_avid
+from avssl.train.build_method import build_method
+from avssl.train.init_from_checkpoint import init_from_checkpoint
 from avssl.train.lightning_module import SSLModule
 
 
@@ -43,8 +44,11 @@ def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Deco
     run_dir = run_dir_of(config)
     manifest = read_manifest(config.data.manifest, config.data.source_root)
     dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed, decoder=decoder)
-    method = build_avid(config, num_instances=len(manifest))
-    module = SSLModule(method, config, dataset, [row.path for row in manifest.rows])
+    method = build_method(config, num_instances=len(manifest))
+    instance_paths = [row.path for row in manifest.rows]
+    if config.method.name == "avid_cma" and config.method.cma.init_from:
+        init_from_checkpoint(method, config.method.cma.init_from, instance_paths)
+    module = SSLModule(method, config, dataset, instance_paths)
     train_cfg = config.train
     checkpoints = ModelCheckpoint(dirpath=run_dir / "checkpoints", save_last=True, save_top_k=-1,
                                   every_n_train_steps=train_cfg.checkpoint_every_n_steps,

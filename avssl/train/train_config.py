@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from avssl.core.search_spec import SearchSpec
+from avssl.methods.avid_cma import CMAWeights
+
 
 @dataclass
 class ModelConfig:
@@ -19,8 +22,22 @@ class ModelConfig:
 
 
 @dataclass
+class CMAConfig:
+    """AVID+CMA (Morgado et al., CVPR 2021, Sec. 4); release values by default."""
+
+    init_from: str | None = None  # an AVID checkpoint (avssl train): weights, memory banks and Z
+    num_positives: int = 32
+    agreement: str = "consensus"  # consensus | union | video | audio
+    resample_every: int = 5  # epochs between positive-set recomputations
+    num_negatives_within: int = 64
+    weights: CMAWeights = field(default_factory=CMAWeights)
+    search: SearchSpec = field(default_factory=SearchSpec)
+
+
+@dataclass
 class MethodConfig:
-    """AVID (Morgado et al., CVPR 2021): `variant` cross | self | joint; paper values by default."""
+    """`name` avid | avid_cma. AVID (Morgado et al., CVPR 2021): `variant` cross | self | joint;
+    paper values by default. `cma` is read by avid_cma only."""
 
     name: str = "avid"
     variant: str = "cross"
@@ -29,6 +46,7 @@ class MethodConfig:
     momentum: float = 0.5
     partition: str = "first_batch"  # first_batch (estimate on the first batch, then frozen) | fixed
     partition_value: float | None = None  # Z for partition=fixed
+    cma: CMAConfig = field(default_factory=CMAConfig)
 
 
 @dataclass

@@ -301,3 +301,31 @@ def test_read_audio_past_the_end_is_a_decode_error(decoder, audio_files):
         decoder.read_audio(path, 2.5, 2.0, 24000)
     with pytest.raises(DecodeError):
         decoder.read_audio(path, 30.0, 2.0, 24000)
+
+
+@pytest.mark.parametrize("audio_start", [0.0, 0.6])
+@pytest.mark.parametrize("name", ["offset_mp4", "offset_mkv"])
+def test_read_clip_equals_separate_reads(decoder, media, name, audio_start):
+    """Back-ends that share one container between the streams (decord: the video clock and the
+    audio) return what the separate calls return, also for a window at the very start."""
+    path, pts = media[name]
+    times = sampled_times(pts)[:8]
+    frames, audio = decoder.read_clip(str(path), times, (24, 34), audio_start, 1.0, 24000)
+    assert torch.equal(frames, decoder.read_video(str(path), times, (24, 34)))
+    assert torch.equal(audio, decoder.read_audio(str(path), audio_start, 1.0, 24000))
+
+
+def test_header_facts_follow_a_replaced_file(tmp_path):
+    """torchcodec remembers whether a file's audio stamps resolve samples; the memory is per file
+    version, so a file rewritten at the same path (here mp4 → Matroska bytes) is looked at again."""
+    pytest.importorskip("torchcodec")
+    from avssl.data.decoders import torchcodec_decoder
+
+    path = tmp_path / "clip.media"
+    encoding = AudioEncoding(codec="pcm_s16le", rate=44100, layout="stereo")
+    write_cfr(tmp_path / "a.mov", 25.0, 1.0, audio=encoding)
+    write_cfr(tmp_path / "b.mkv", 25.0, 1.0, audio=encoding)
+    path.write_bytes((tmp_path / "a.mov").read_bytes())
+    assert torchcodec_decoder._audio_stamps_resolve_samples(str(path))
+    path.write_bytes((tmp_path / "b.mkv").read_bytes())
+    assert not torchcodec_decoder._audio_stamps_resolve_samples(str(path))

@@ -515,3 +515,29 @@ def test_read_clip_from_one_container_equals_separate_reads(decoder, tmp_path, a
     frames, audio = decoder.read_clip(str(path), times, (36, 45), audio_start, 2.0, 24000)
     assert torch.equal(frames, decoder.read_video(str(path), times, (36, 45)))
     assert torch.equal(audio, decoder.read_audio(str(path), audio_start, 2.0, 24000))
+
+
+@pytest.mark.parametrize("size", [None, (128, 171), (36, 45)])
+def test_rgb_conversion_on_one_thread_equals_pyavs_default(tmp_path, size):
+    """`frame_to_rgb` scales on the decoder's thread count; PyAV's default (one thread per CPU)
+    gives the same pixels, only slower."""
+    from avssl.data.decoders.pyav_frames import frame_to_rgb
+
+    path = write_video(tmp_path / "colour.mp4", seconds=1.0, size=(240, 320), noise_seed=0)
+    height, width = size if size is not None else (None, None)
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            expected = frame.to_ndarray(format="rgb24", width=width, height=height)
+            assert np.array_equal(frame_to_rgb(frame, size, threads=1), expected)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+def test_channel_mean_is_numpys_mean_bit_for_bit(channels):
+    from avssl.data.decoders.audio_window import _channel_mean
+
+    samples = np.random.default_rng(channels).standard_normal((channels, 1031)).astype(np.float32)
+    out = np.empty(1031, dtype=np.float32)
+    _channel_mean(samples[:, :], out)
+    assert np.array_equal(out, samples.mean(axis=0))
+    _channel_mean(samples[:, 5:505], out[:500])  # a column slice of the chunk, into a buffer slice
+    assert np.array_equal(out[:500], samples[:, 5:505].mean(axis=0))

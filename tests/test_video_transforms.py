@@ -13,6 +13,9 @@ from avssl.data.video_transforms import (
     ClipAugmentation,
     VideoEvalTransform,
     VideoTrainTransform,
+    adjust_brightness_,
+    adjust_contrast_,
+    adjust_saturation_,
     sample_resized_crop,
     shift_hue,
 )
@@ -252,3 +255,62 @@ def test_invalid_settings_are_rejected():
         VideoTrainTransform(color_jitter=(0.4, 0.4, 0.4, 0.7))
     with pytest.raises(ValueError, match="resize_short_side"):
         VideoEvalTransform(resize_short_side=100, crop_size=112)
+
+
+def previous_shift_hue(frames: torch.Tensor, factor: float) -> torch.Tensor:
+    """The formula shift_hue used before it was rewritten to allocate less (kept as the reference
+    for the rewrite): max − chroma·clamp(min(k, 4 − k), 0, 1), k = (hue6 + offset) mod 6."""
+    maxc = frames.amax(dim=-3, keepdim=True)
+    chroma = maxc - frames.amin(dim=-3, keepdim=True)
+    inv_chroma = chroma.reciprocal().nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
+    r, g, b = frames.split(1, dim=-3)
+    is_r = (maxc == r).to(frames.dtype)
+    is_g = (maxc == g).to(frames.dtype).mul_(1.0 - is_r)
+    is_b = 1.0 - is_r - is_g
+    hue6 = (g - b).mul_(is_r).addcmul_(b - r, is_g).addcmul_(r - g, is_b).mul_(inv_chroma)
+    hue6.add_(is_g, alpha=2.0).add_(is_b, alpha=4.0)
+    k = hue6 + torch.tensor([5.0, 3.0, 1.0], dtype=frames.dtype).view(3, 1, 1).add_(6.0 * factor)
+    k.sub_(torch.floor(k / 6.0).mul_(6.0))
+    return torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0).mul_(chroma).neg_().add_(maxc)
+
+
+def hue_test_image(seed: int = 1) -> torch.Tensor:
+    x = torch.rand((3, 3, 17, 19), generator=torch.Generator().manual_seed(seed))
+    x[:, :, :3] = 0.5  # grey
+    x[:, 0, 3:6] = x[:, 1, 3:6]  # ties between channels
+    x[:, 0, 6:9] = x[:, 2, 6:9]
+    x[:, 1, 9:12] = x[:, 2, 9:12]
+    x[:, :, 12:14] = torch.randint(0, 256, (3, 3, 2, 19), generator=torch.Generator().manual_seed(seed)) / 255.0
+    x[2, :, 14:] = torch.tensor([1.0, 0.0, 0.0]).view(3, 1, 1)  # pure red: hue exactly 0
+    return x
+
+
+@pytest.mark.parametrize("factor", [-0.5, -1 / 3, -0.2, -1e-7, 0.0, 0.1, 1 / 6, 0.37, 0.5])
+def test_shift_hue_matches_its_previous_formula(factor):
+    x = hue_test_image()
+    torch.testing.assert_close(shift_hue(x, factor), previous_shift_hue(x, factor), atol=2e-6, rtol=0)
+    torch.testing.assert_close(shift_hue(x, factor), F.adjust_hue(x, factor), atol=1e-5, rtol=0)
+
+
+def test_shift_hue_keeps_the_memory_layout_and_leaves_its_input_alone():
+    x = hue_test_image().permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3)  # (T, 3) view of (3, T)
+    before = x.clone()
+    out = shift_hue(x, 0.2)
+    assert out.stride() == x.stride() and torch.equal(x, before)
+    torch.testing.assert_close(out, shift_hue(before.contiguous(), 0.2), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [(adjust_brightness_, F.adjust_brightness), (adjust_contrast_, F.adjust_contrast),
+     (adjust_saturation_, F.adjust_saturation)],
+)
+@pytest.mark.parametrize("factor", [0.0, 0.6, 1.0, 1.4])
+@pytest.mark.parametrize("layout", ["tchw", "cthw"])
+def test_in_place_jitter_equals_torchvision_exactly(ours, theirs, factor, layout):
+    x = torch.randint(0, 256, (4, 3, 13, 11), generator=torch.Generator().manual_seed(3)) / 255.0
+    if layout == "cthw":  # the layout VideoTrainTransform jitters in
+        x = x.permute(1, 0, 2, 3).contiguous().permute(1, 0, 2, 3)
+    expected = theirs(x, factor)
+    got = ours(x.clone(), factor)
+    assert torch.equal(got, expected)

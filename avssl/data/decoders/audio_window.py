@@ -62,6 +62,14 @@ def _chunk_starts(chunks: Sequence[tuple[float, np.ndarray]], native_rate: int) 
     return starts
 
 
+def _channel_mean(samples: np.ndarray, out: np.ndarray) -> None:
+    """`out[:] = samples.mean(axis=0)` for float32 (channels, n), computed as numpy's mean does
+    (a float32 sum, then division by the count), without its Python-level overhead: ~7 µs per
+    call, and a 2-s window holds ~90 AAC frames."""
+    np.add.reduce(samples, axis=0, out=out)
+    np.true_divide(out, np.intp(samples.shape[0]), out=out, casting="unsafe")
+
+
 def cut_audio_window(
     chunks: Sequence[tuple[float, np.ndarray]],
     native_rate: int,
@@ -107,7 +115,7 @@ def cut_audio_window(
         lo, hi = max(0, offset), min(num_native, offset + array.shape[1])
         if hi > lo:
             # Mean of the channels, per chunk, so a mid-stream layout change cannot break it.
-            buffer[lo:hi] = array[:, lo - offset : hi - offset].mean(axis=0)
+            _channel_mean(array[:, lo - offset : hi - offset], buffer[lo:hi])
     mono = torch.from_numpy(buffer)
     if native_rate != rate:
         mono = _resampler(native_rate, rate)(mono)

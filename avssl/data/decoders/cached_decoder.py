@@ -24,6 +24,7 @@ from avssl.data.decoders.pyav_frames import (
     DecodeTally,
     audio_frame_to_float,
     frame_time,
+    frame_to_rgb,
     iter_frames,
     open_container,
 )
@@ -43,14 +44,13 @@ class CachedMedia:
 def decode_whole(path: str, size: tuple[int, int] | None, rate: int) -> CachedMedia:
     """Every frame (resized) with its time, and the whole audio track on the rate's sample grid."""
     frames, times = [], []
-    height, width = size if size is not None else (None, None)
     with open_container(path) as container:
         if container.streams.video:
             for frame in iter_frames(container, container.streams.video[0], DecodeTally()):
                 t = frame_time(frame)
                 if t is not None:
                     times.append(t)
-                    frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+                    frames.append(frame_to_rgb(frame, size))
     order = np.argsort(times, kind="stable")
     chunks, native_rate = [], rate
     with open_container(path) as container:

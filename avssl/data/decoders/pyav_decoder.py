@@ -16,6 +16,7 @@ from avssl.data.decoders.pyav_frames import (
     DecodeTally,
     audio_frame_to_float,
     frame_time,
+    frame_to_rgb,
     iter_frames,
     open_container,
 )
@@ -190,10 +191,7 @@ class PyAVDecoder(Decoder):
             container.seek(0)
             frames, frame_times = self._frames_around(container, stream, times, path, from_start=True)
         indices = frame_indices_at(frame_times, times, path)
-        height, width = size if size is not None else (None, None)
-        converted: dict[int, np.ndarray] = {}
-        for i in set(indices):
-            converted[i] = frames[i].to_ndarray(format="rgb24", width=width, height=height)
+        converted = {i: frame_to_rgb(frames[i], size, self.threads) for i in set(indices)}
         return torch.from_numpy(np.stack([converted[i] for i in indices]))
 
     def _frames_around(self, container, stream, times: list[float], path: str, from_start: bool = False):

@@ -70,6 +70,27 @@ def audio_frame_to_float(frame: av.AudioFrame) -> np.ndarray:
     return array.astype(np.float32, copy=False)
 
 
+_SWS_TAKES_THREADS = True  # PyAV < 14 has no `threads` argument (and scales on one thread)
+
+
+def frame_to_rgb(frame: av.VideoFrame, size: tuple[int, int] | None, threads: int = 1) -> np.ndarray:
+    """uint8 (H, W, 3) RGB at `size` = (height, width), or the native size for None.
+
+    PyAV 14+ scales with `threads=0` (one thread per CPU) unless told otherwise, and builds
+    that thread pool for every frame: on 320×240 → 171×128 that doubled the cost of the
+    conversion (0.28 vs 0.13 ms per frame, one worker thread). Slice threads give the same
+    pixels, so the decoder's own thread count is passed instead.
+    """
+    global _SWS_TAKES_THREADS
+    height, width = size if size is not None else (None, None)
+    if _SWS_TAKES_THREADS:
+        try:
+            return frame.to_ndarray(format="rgb24", width=width, height=height, threads=threads)
+        except TypeError:
+            _SWS_TAKES_THREADS = False
+    return frame.to_ndarray(format="rgb24", width=width, height=height)
+
+
 def frame_time(frame: av.frame.Frame) -> float | None:
     """Presentation time in seconds; falls back to dts when pts is missing (some AVI/FLV)."""
     time_base = frame.time_base

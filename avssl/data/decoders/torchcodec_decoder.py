@@ -25,7 +25,9 @@ Facts about torchcodec 0.17 this file relies on (checked against its source and 
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
@@ -69,7 +71,19 @@ def _decode_error(path: str, error: Exception) -> DecodeError:
 
 def _audio_stamps_resolve_samples(path: str) -> bool:
     """Whether the first audio stream's time base is at least as fine as one sample (mp4, mov,
-    mpegts), from the header only. Raises DecodeError when there is no audio stream."""
+    mpegts), from the header only. Raises DecodeError when there is no audio stream.
+
+    Remembered per file version (path, size, mtime): opening the file with PyAV for this one
+    fact cost ~4 ms per clip here, a fifth of a 1-s-GOP clip's decoding."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return _read_audio_stamps_resolve_samples(path, None)  # reports the error
+    return _read_audio_stamps_resolve_samples(path, (stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=65536)  # ~150 bytes per file
+def _read_audio_stamps_resolve_samples(path: str, version: tuple[int, int] | None) -> bool:
     with _open(path) as container:
         if not container.streams.audio:
             raise DecodeError(path, "no audio stream")

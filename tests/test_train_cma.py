@@ -94,3 +94,10 @@ def test_init_from_a_checkpoint_of_another_manifest_is_refused(prepared_mixed, t
     torch.save(checkpoint, tmp_path / "reordered.ckpt")
     with pytest.raises(ValueError, match="index → video map differs"):
         train(tiny_train_config(prepared_mixed, tmp_path, "bad", *CMA, f"method.cma.init_from={tmp_path / 'reordered.ckpt'}"))
+
+
+def test_cma_without_an_avid_checkpoint_is_refused(prepared_mixed, tmp_path):
+    from avssl.config import ConfigError
+
+    with pytest.raises(ConfigError, match="method.cma.init_from is required"):
+        train(tiny_train_config(prepared_mixed, tmp_path, "scratch", *CMA))

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
-from avssl.config import require_set, save_config
+from avssl.config import ConfigError, require_set, save_config
 from avssl.data.build_dataset import build_av_dataset
 from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
@@ -46,7 +46,10 @@ def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Deco
     dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed, decoder=decoder)
     method = build_method(config, num_instances=len(manifest))
     instance_paths = [row.path for row in manifest.rows]
-    if config.method.name == "avid_cma" and config.method.cma.init_from:
+    if config.method.name == "avid_cma":
+        if not config.method.cma.init_from:  # positive sets searched in random memory banks are noise
+            raise ConfigError("method.cma.init_from is required for method.name=avid_cma: pass the AVID run's "
+                              "checkpoint, e.g. method.cma.init_from=runs/avid-kinetics/checkpoints/last.ckpt")
         init_from_checkpoint(method, config.method.cma.init_from, instance_paths)
     module = SSLModule(method, config, dataset, instance_paths)
     train_cfg = config.train

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from avssl.eval.class_labels import as_label_array, encode_labels
+
 # Elements of one (queries x database) similarity block: ~64 MiB of float64 scores per chunk
 # (plus the same again for a sort, which only rows with boundary ties need).
 _BLOCK_ELEMENTS = 1 << 23
@@ -110,15 +112,9 @@ def top_k_neighbours(q, db, k: int, chunk_size: int | None = None) -> tuple[torc
 
 def _label_codes(q_labels, db_labels, n_q: int, n_db: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Labels of both sides as int64 codes over one shared vocabulary (labels may be strings)."""
-    q_l = q_labels.detach().cpu().numpy() if isinstance(q_labels, torch.Tensor) else np.asarray(q_labels)
-    db_l = db_labels.detach().cpu().numpy() if isinstance(db_labels, torch.Tensor) else np.asarray(db_labels)
-    if q_l.shape != (n_q,):
-        raise ValueError(f"query labels must have shape ({n_q},), got {q_l.shape}")
-    if db_l.shape != (n_db,):
-        raise ValueError(f"database labels must have shape ({n_db},), got {db_l.shape}")
-    _, codes = np.unique(np.concatenate([q_l, db_l]), return_inverse=True)
-    codes = torch.from_numpy(codes.astype(np.int64).reshape(-1))
-    return codes[:n_q], codes[n_q:]
+    (q_codes, db_codes), _ = encode_labels(as_label_array(q_labels, "query labels", n_q),
+                                           as_label_array(db_labels, "database labels", n_db))
+    return q_codes, db_codes
 
 
 def retrieval_recall(

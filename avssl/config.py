@@ -17,6 +17,7 @@ from omegaconf.errors import ConfigKeyError, OmegaConfBaseException, ValidationE
 
 from avssl.atomic_io import write_text_atomic
 from avssl.data.data_config import DataConfig
+from avssl.eval.eval_config import EvalConfig
 from avssl.train.train_config import MethodConfig, ModelConfig, OptimConfig, TrainConfig
 
 
@@ -37,6 +38,7 @@ class Config:
     method: MethodConfig = field(default_factory=MethodConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)  # read by `avssl eval` / `avssl extract`
 
 
 class ConfigError(ValueError):
@@ -44,11 +46,14 @@ class ConfigError(ValueError):
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tuple[str, ...] = (),
-                schema: type = Config) -> DictConfig:
-    """Schema defaults ← YAML file ← `key.sub=value` overrides, each layer validated."""
+                schema: type = Config, base: Any = None, base_source: str = "base config") -> DictConfig:
+    """Schema defaults ← `base` (e.g. the resolved config a checkpoint carries) ← YAML file ←
+    `key.sub=value` overrides, each layer validated."""
     config = OmegaConf.structured(schema)
     OmegaConf.set_struct(config, True)
     _open_free_form_dicts(config)
+    if base is not None:
+        _merge(config, OmegaConf.create(base), base_source)
     if path is not None:
         path = Path(path)
         if not path.is_file():

@@ -10,7 +10,8 @@ from torch import nn
 from avssl.models.avid_audio import AVIDAudioNet
 from avssl.models.avid_video import AVIDVideoNet
 from avssl.models.heads import mlp_head
-from avssl.models.tiny import TinyAudioNet, TinyVideoNet
+from avssl.models.image_backbones import IMAGE_BACKBONES, image_backbone
+from avssl.models.tiny import TinyAudioNet, TinyImageEncoder, TinyVideoNet
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 
@@ -41,4 +42,7 @@ register("avid_r2plus1d_34", partial(AVIDVideoNet, depth=34))
 register("avid_audio_conv2d", AVIDAudioNet)
 register("tiny_video", TinyVideoNet)
 register("tiny_audio", TinyAudioNet)
+register("tiny_image", TinyImageEncoder)
+for _name in IMAGE_BACKBONES:  # torchvision ResNet / RegNetY, weights=None, fc removed
+    register(_name, partial(image_backbone, _name))
 register("mlp_head", mlp_head)

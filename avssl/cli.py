@@ -112,13 +112,15 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _add_demo(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="built-in data → prepare → train tiny AVID on CPU → retrieval report")
+    p = subparsers.add_parser("demo", help="built-in data → prepare → tiny AVID, then AVID+CMA on CPU → retrieval report")
     p.add_argument("--out", default="avssl-demo", help="report folder (default ./avssl-demo)")
     p.add_argument("--data", help="your own DIR/train/<class>/*.mp4 and DIR/test/<class>/*.mp4 instead of the built-in data")
     p.add_argument("--make-data", metavar="DIR", help="only write the built-in data set to DIR and stop")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("overrides", nargs="*", help="dotted overrides of the demo recipe, e.g. train.max_epochs=5")
+    p.add_argument("--no-cma", action="store_true", help="stop after the AVID stage (skip AVID+CMA)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides of the demo recipe, e.g. train.max_epochs=5; "
+                                                "cma.<key>=... overrides the CMA stage only, e.g. cma.train.max_epochs=2")
     p.set_defaults(run=_run_demo)
 
 
@@ -131,7 +133,8 @@ def _run_demo(args: argparse.Namespace) -> int:
         return 0
     from avssl.demo import run_demo
 
-    run_demo(args.out, args.data, tuple(args.overrides), workers=args.workers, progress=not args.no_progress)
+    run_demo(args.out, args.data, tuple(args.overrides), workers=args.workers, progress=not args.no_progress,
+             cma=not args.no_cma)
     return 0
 
 

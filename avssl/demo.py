@@ -1,13 +1,13 @@
-"""`avssl demo`: make data → prepare → train tiny AVID encoders → retrieval → report, on a CPU.
+"""`avssl demo`: make data → prepare → train tiny AVID, then AVID+CMA → retrieval → report, on a CPU.
 
 Like the CLI, this module may import every part of the package: it is a job, not a library piece.
 The report folder holds metrics.json (schema below), loss_curve.png, recall_at_k.png,
-retrieval_grid.png and summary.md.
+retrieval_grid.png (of the last stage) and summary.md; the two training runs are in train/ and cma/.
 
 metrics.json: {"chance_top1": float, "chance_top5": float,
                "stages": {"untrained": {"v2v_top1", "v2v_top5", "a2v_top1", "a2v_top5",
                                         "v2v_recall": {k: r}, "a2v_recall": {k: r}},
-                          "avid": {...same keys...}},
+                          "avid": {...same keys...}, "cma": {...same keys...}},
                "counts": {"train": int, "test": int}, "wall_time_s": float, "config": {...}}
 v2v: a test video's embedding queries the training videos' embeddings; a2v: a test video's audio
 embedding queries the training videos' video embeddings. A hit = same class (cosine top-k).
@@ -43,6 +43,8 @@ from avssl.train.build_method import build_avid
 from avssl.train.run_training import train
 
 DEMO_RECIPE = Path(__file__).parent / "recipes" / "demo.yaml"
+DEMO_CMA_RECIPE = Path(__file__).parent / "recipes" / "demo_cma.yaml"  # layered over the AVID stage's config
+CMA_PREFIX = "cma."  # demo overrides starting with it apply to the CMA stage, e.g. cma.train.max_epochs=2
 KS = (1, 5, 10, 20, 50)
 EVAL_CLIPS_PER_VIDEO = 3
 
@@ -57,19 +59,23 @@ class DemoData:
 
 
 def run_demo(out: str | Path, data: str | Path | None = None, overrides: tuple[str, ...] = (),
-             size: DemoData = DemoData(), workers: int = 2, progress: bool = True) -> dict:
-    """The whole demo; returns the metrics written to `out/metrics.json`."""
+             size: DemoData = DemoData(), workers: int = 2, progress: bool = True, cma: bool = True) -> dict:
+    """The whole demo; returns the metrics written to `out/metrics.json`.
+
+    `overrides` apply to the AVID stage, and through it to CMA, except those starting with
+    `cma.` (e.g. `cma.train.max_epochs=2`), which apply to the CMA stage only; `cma=False` stops
+    after AVID."""
     started = time.perf_counter()
     out = Path(out)
     console = Console()
     if data is None:
         data = out / "data"
         if not (data / "train").is_dir():
-            console.print(f"[bold]1/5[/bold] making the demo data set in {data}")
+            console.print(f"[bold]1/{6 if cma else 5}[/bold] making the demo data set in {data}")
             make_demo_dataset(data, size.train_per_class, size.test_per_class, size.seconds, workers=workers,
                               progress=progress)
     data = Path(data)
-    console.print("[bold]2/5[/bold] avssl prepare (train, test)")
+    console.print(f"[bold]2/{6 if cma else 5}[/bold] avssl prepare (train, test)")
     manifests = {}
     for split in ("train", "test"):
         if not (data / split).is_dir():
@@ -78,23 +84,33 @@ def run_demo(out: str | Path, data: str | Path | None = None, overrides: tuple[s
         manifests[split] = read_manifest(out / "prepared" / split)
         if len(manifests[split]) == 0:
             raise ValueError(f"no usable videos in {data / split}: see {out / 'prepared' / split / 'rejected.csv'}")
+    avid_overrides = [o for o in overrides if not o.startswith(CMA_PREFIX)]
     config = load_config(DEMO_RECIPE, [f"data.manifest={out / 'prepared' / 'train'}", f"run.out_dir={out}",
-                                       "run.name=train", f"train.progress_bar={progress}", *overrides])
-    console.print("[bold]3/5[/bold] decoding every video once (clips are then cut from memory)")
+                                       "run.name=train", f"train.progress_bar={progress}", *avid_overrides])
+    steps = 6 if cma else 5
+    console.print(f"[bold]3/{steps}[/bold] decoding every video once (clips are then cut from memory)")
     decoder = CachedDecoder()
     decode_size = DecodeSize(config.data.video.decode_short_side)
     for manifest in manifests.values():
         sizes = {manifest.file_for(i): decode_size.for_frame(r.width, r.height) for i, r in enumerate(manifest.rows)}
         decoder.preload(sizes, sizes.get, config.data.clip.audio_rate, workers=workers, progress=progress)
 
-    console.print("[bold]4/5[/bold] training tiny AVID encoders")
+    console.print(f"[bold]4/{steps}[/bold] training tiny AVID encoders")
     L.seed_everything(config.run.seed, verbose=False)
     untrained = build_avid(config, len(manifests["train"]))  # the exact initial weights of the run below
-    result = train(config, decoder=decoder)
+    runs = {"avid": train(config, decoder=decoder)}
+    configs = {"avid": config}
+    if cma:
+        console.print(f"[bold]5/{steps}[/bold] AVID+CMA from the AVID checkpoint")
+        configs["cma"] = load_config(
+            DEMO_CMA_RECIPE, [f"method.cma.init_from={runs['avid'].run_dir / 'checkpoints' / 'last.ckpt'}",
+                              *(o[len(CMA_PREFIX):] for o in overrides if o.startswith(CMA_PREFIX))],
+            base=OmegaConf.to_container(config, resolve=True), base_source="the AVID stage's config")
+        runs["cma"] = train(configs["cma"], decoder=decoder)
 
-    console.print("[bold]5/5[/bold] retrieval on the test split")
+    console.print(f"[bold]{steps}/{steps}[/bold] retrieval on the test split")
     stages, embeddings = {}, {}
-    for stage, model in (("untrained", untrained), ("avid", result.module.method)):
+    for stage, model in (("untrained", untrained), *((name, run.module.method) for name, run in runs.items())):
         embeddings[stage] = {split: video_level_embeddings(model, _eval_dataset(config, m, decoder), progress=progress,
                                                            desc=f"{stage} {split}")
                              for split, m in manifests.items()}
@@ -106,8 +122,11 @@ def run_demo(out: str | Path, data: str | Path | None = None, overrides: tuple[s
         "counts": {split: len(m) for split, m in manifests.items()},
         "wall_time_s": 0.0,
         "config": OmegaConf.to_container(config, resolve=True),
+        **({"cma_config": OmegaConf.to_container(configs["cma"], resolve=True)} if cma else {}),
     }
-    _write_report(out, metrics, result.module.history, embeddings["avid"], manifests, decoder)
+    last = list(runs)[-1]
+    _write_report(out, metrics, {name: run.module.history for name, run in runs.items()}, last, embeddings[last],
+                  manifests, decoder)
     metrics["wall_time_s"] = round(time.perf_counter() - started, 1)
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     write_text_atomic(out / "summary.md", _summary_markdown(metrics))
@@ -136,13 +155,19 @@ def _chance_recall(test: Manifest, train: Manifest, k: int) -> float:
     return float(np.mean([1.0 - math.comb(n - db[r.label], k) / math.comb(n, k) for r in test.rows]))
 
 
-def _write_report(out: Path, metrics: dict, history, avid: dict, manifests: dict, decoder: CachedDecoder) -> None:
+def _write_report(out: Path, metrics: dict, histories: dict, last: str, embeddings: dict, manifests: dict,
+                  decoder: CachedDecoder) -> None:
+    """Loss curves of every training stage (CMA's steps continue AVID's), recall@k of every stage,
+    and the retrieval grid of the `last` stage."""
     terms: dict[str, list[tuple[int, float]]] = {}
-    for step, values in history:
-        for name, value in values.items():
-            if name != "log_z":
-                terms.setdefault(name, []).append((step, value))
-    plot_loss_curves(terms, out / "loss_curve.png", title="AVID training loss")
+    offset = 0
+    for stage, history in histories.items():
+        for step, values in history:
+            for name, value in values.items():
+                if name != "log_z":
+                    terms.setdefault(f"{stage} {name}", []).append((offset + step, value))
+        offset += max((step for step, _ in history), default=-1) + 1
+    plot_loss_curves(terms, out / "loss_curve.png", title="Training loss (" + " → ".join(histories) + ")")
     curves = {f"{stage} {d}": {int(k): v for k, v in m[f"{d}_recall"].items()}
               for stage, m in metrics["stages"].items() for d in ("v2v", "a2v")}
     chance = {k: _chance_recall(manifests["test"], manifests["train"], k) for k in KS}
@@ -153,7 +178,7 @@ def _write_report(out: Path, metrics: dict, history, avid: dict, manifests: dict
     for i, row in enumerate(test.rows):
         first_of_class.setdefault(row.label, i)
     queries = list(first_of_class.values())[:8]
-    _, neighbours = top_k_neighbours(avid["test"]["audio"][queries], avid["train"]["video"], 5)
+    _, neighbours = top_k_neighbours(embeddings["test"]["audio"][queries], embeddings["train"]["video"], 5)
 
     def middle(manifest: Manifest, index: int) -> np.ndarray:
         frames = decoder.cache[manifest.file_for(index)].frames
@@ -163,7 +188,7 @@ def _write_report(out: Path, metrics: dict, history, avid: dict, manifests: dict
         [middle(test, q) for q in queries],
         [[middle(train_m, int(j)) for j in row] for row in neighbours],
         [[train_m.rows[int(j)].label == test.rows[q].label for j in row] for q, row in zip(queries, neighbours)],
-        out / "retrieval_grid.png", titles=[f"sound of {test.rows[q].label} →" for q in queries])
+        out / "retrieval_grid.png", titles=[f"{last}: sound of {test.rows[q].label} →" for q in queries])
 
 
 ROWS = ("v2v_top1", "v2v_top5", "a2v_top1", "a2v_top5")

@@ -111,6 +111,44 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_extract(subparsers) -> None:
+    p = subparsers.add_parser("extract", help="clip- and video-level features of a labelled set from a checkpoint")
+    p.add_argument("checkpoint", help="an avssl run's checkpoint (checkpoints/last.ckpt) or an official AVID-CMA file")
+    p.add_argument("-c", "--config", help="eval config, e.g. configs/eval/ucf101.yaml (eval.dataset, eval.features)")
+    p.add_argument("--out", required=True, help="folder for <subset>/ features (.npy/.pt + videos.csv), resumable")
+    p.add_argument("--untrained", action="store_true", help="same architecture, re-initialised weights (baseline)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. eval.features.stages=[conv5x,pool]")
+    p.set_defaults(run=_run_extract)
+
+
+def _run_extract(args: argparse.Namespace) -> int:
+    from avssl.eval.eval_job import run_extract
+
+    run_extract(args.checkpoint, args.config, args.overrides, args.out, args.untrained)
+    return 0
+
+
+def _add_eval(subparsers) -> None:
+    p = subparsers.add_parser("eval", help="evaluate a checkpoint: retrieval, knn, linear, finetune or audio")
+    p.add_argument("protocol", choices=("retrieval", "knn", "linear", "finetune", "audio"))
+    p.add_argument("checkpoint", help="an avssl run's checkpoint (checkpoints/last.ckpt) or an official AVID-CMA file")
+    p.add_argument("-c", "--config", help="eval config, e.g. configs/eval/ucf101.yaml")
+    p.add_argument("--out", required=True, help="report folder (metrics.json, summary.md, plots); reruns resume")
+    p.add_argument("--untrained", action="store_true", help="same architecture, re-initialised weights (baseline)")
+    p.add_argument("--bn-drift", action="store_true",
+                   help="linear: backbone in train mode so BatchNorm statistics drift (the official probe)")
+    p.add_argument("overrides", nargs="*", help="dotted overrides, e.g. eval.dataset.fold=2 eval.knn.ks=[20]")
+    p.set_defaults(run=_run_eval)
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from avssl.eval.eval_job import run_protocol
+
+    overrides = [*args.overrides, *(["eval.linear.bn_drift=true"] if args.bn_drift else [])]
+    run_protocol(args.protocol, args.checkpoint, args.config, overrides, args.out, args.untrained)
+    return 0
+
+
 def _add_demo(subparsers) -> None:
     p = subparsers.add_parser("demo", help="built-in data → prepare → tiny AVID, then AVID+CMA on CPU → retrieval report")
     p.add_argument("--out", default="avssl-demo", help="report folder (default ./avssl-demo)")
@@ -149,11 +187,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(subparsers)
     _add_demo(subparsers)
     _add_export(subparsers)
+    _add_extract(subparsers)
+    _add_eval(subparsers)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Dotted overrides may follow options (`avssl eval knn CKPT --out R eval.knn.ks=[5]`): argparse
+    # leaves such trailing positionals unrecognised, so they are taken back as overrides here.
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides") or any(a.startswith("-") or "=" not in a for a in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.overrides = [*args.overrides, *extra]
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as error:

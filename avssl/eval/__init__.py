@@ -18,7 +18,12 @@ _EXPORTS = {
     "retrieval_recall": "retrieval", "top_k_neighbours": "retrieval",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "ClassifierRecipe", "KNNResult", "LinearClassifier", "average_per_video", "confusion_matrix", "knn_classify",
+    "linear_probe", "retrieval_recall", "svm_cross_validation", "svm_decision_values", "svm_video_accuracy",
+    "top1_accuracy", "top_k_neighbours", "video_accuracy", "video_scores",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 
 def __getattr__(name: str):

@@ -1,4 +1,5 @@
-"""Figures for training and evaluation reports: loss curves, recall@k, retrieval grids.
+"""Figures for training and evaluation reports: loss curves, recall@k, retrieval grids, confusion
+matrices and 2-D feature maps.
 
 Figures are built on `matplotlib.figure.Figure` with an explicit Agg canvas rather than pyplot, so
 no global backend or figure registry is touched (safe in workers and notebooks alike). Every PNG
@@ -157,3 +158,78 @@ def plot_retrieval_grid(
         for j in range(1, len(cells)):
             axes[i][j].set_title(f"#{j}", fontsize=7)
     _save(fig, path, dpi)
+
+
+def plot_confusion_matrix(
+    matrix,
+    class_names: Sequence[str],
+    path: str | os.PathLike,
+    title: str | None = None,
+    dpi: int = 100,
+) -> None:
+    """Row-normalised confusion matrix (row = true class, column = predicted), counts annotated when
+    the matrix is small enough to read. The figure grows with the number of classes (up to ~101)."""
+    counts = np.asarray(matrix, dtype=np.float64)
+    n = counts.shape[0]
+    if counts.shape != (n, n) or n == 0 or len(class_names) != n:
+        raise ValueError(f"confusion matrix must be (C, C) with C = {len(class_names)} class names, "
+                         f"got shape {counts.shape}")
+    rates = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
+    side = float(np.clip(0.32 * n + 2.5, 4.0, 24.0))
+    fig = Figure(figsize=(side + 1.0, side), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    image = ax.imshow(rates, cmap="Blues", vmin=0.0, vmax=1.0, interpolation="nearest")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of the true class")
+    fontsize = 8 if n <= 20 else 5
+    ax.set_xticks(range(n))
+    ax.set_yticks(range(n))
+    ax.set_xticklabels(class_names, rotation=90, fontsize=fontsize)
+    ax.set_yticklabels(class_names, fontsize=fontsize)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if n <= 20:
+        for i in range(n):
+            for j in range(n):
+                if counts[i, j]:
+                    ax.text(j, i, f"{int(counts[i, j])}", ha="center", va="center", fontsize=7,
+                            color="white" if rates[i, j] > 0.5 else "black")
+    if title:
+        ax.set_title(title)
+    _save(fig, path, dpi)
+
+
+def plot_feature_map(
+    points,
+    labels: Sequence[int],
+    class_names: Sequence[str],
+    path: str | os.PathLike,
+    title: str | None = None,
+    figsize: tuple[float, float] = (7.0, 5.6),
+    dpi: int = 100,
+) -> None:
+    """A 2-D map of features (N, 2), one colour per class; a legend when there are <= 20 classes."""
+    points = np.asarray(points, dtype=np.float64)
+    labels = np.asarray(labels)
+    if points.ndim != 2 or points.shape[1] != 2 or len(labels) != len(points) or len(points) == 0:
+        raise ValueError(f"feature map needs (N, 2) points and N labels, got {points.shape} and {labels.shape}")
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    colours = _class_colours(len(class_names))
+    for code in np.unique(labels):
+        rows = labels == code
+        ax.scatter(points[rows, 0], points[rows, 1], s=14, color=colours[int(code)], alpha=0.8,
+                   label=str(class_names[int(code)]), edgecolors="none")
+    if len(class_names) <= 20:
+        ax.legend(fontsize="small", markerscale=1.5, loc="best", ncol=2 if len(class_names) > 10 else 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    _save(fig, path, dpi)
+
+
+def _class_colours(n: int) -> np.ndarray:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20" if n <= 20 else "turbo"]
+    return cmap(np.linspace(0, 1, n) if n > 20 else np.arange(n))

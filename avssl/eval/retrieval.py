@@ -14,6 +14,7 @@ Scores are returned in float64 when either input is float64, otherwise in float3
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -155,3 +156,19 @@ def retrieval_recall(
         for k in hits:
             hits[k] += int((first_hit < min(k, n_db)).sum())
     return {k: hits[k] / n_q for k in hits}
+
+
+def chance_recall(q_labels, db_labels, ks: Iterable[int] = (1, 5, 10, 20, 50)) -> dict[int, float]:
+    """Expected recall@k of a random ranking: per query 1 − C(N − n_c, k) / C(N, k) (n_c database
+    items share its class), averaged over queries. The floor every trained model must clear."""
+    q_l = as_label_array(q_labels, "query labels")
+    db_l = as_label_array(db_labels, "database labels")
+    n = len(db_l)
+    classes, counts = np.unique(db_l, return_counts=True)
+    same = dict(zip(classes.tolist(), counts.tolist()))
+    out = {}
+    for k in ks:
+        k_eff = min(int(k), n)
+        out[int(k)] = float(np.mean([1.0 - math.comb(n - same.get(label, 0), k_eff) / math.comb(n, k_eff)
+                                     for label in q_l.tolist()]))
+    return out

@@ -1,0 +1,1 @@
+"""One module per `avssl eval` protocol; each has `run(ctx: EvalContext) -> ProtocolReport`."""

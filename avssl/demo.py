@@ -16,9 +16,7 @@ embedding queries the training videos' video embeddings. A hit = same class (cos
 from __future__ import annotations
 
 import json
-import math
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +36,7 @@ from avssl.data.manifest import Manifest, read_manifest
 from avssl.data.prepare import prepare
 from avssl.eval.embeddings import video_level_embeddings
 from avssl.eval.report_plots import plot_loss_curves, plot_recall_at_k, plot_retrieval_grid
-from avssl.eval.retrieval import retrieval_recall, top_k_neighbours
+from avssl.eval.retrieval import chance_recall, retrieval_recall, top_k_neighbours
 from avssl.train.build_method import build_avid
 from avssl.train.run_training import train
 
@@ -148,11 +146,7 @@ def _retrieval_metrics(test: dict, train: dict) -> dict:
 
 
 def _chance_recall(test: Manifest, train: Manifest, k: int) -> float:
-    """Expected recall@k of a random ranking: 1 − C(N − n_c, k) / C(N, k), averaged over queries."""
-    db = Counter(r.label for r in train.rows)
-    n = len(train)
-    k = min(k, n)
-    return float(np.mean([1.0 - math.comb(n - db[r.label], k) / math.comb(n, k) for r in test.rows]))
+    return chance_recall([r.label for r in test.rows], [r.label for r in train.rows], (k,))[k]
 
 
 def _write_report(out: Path, metrics: dict, histories: dict, last: str, embeddings: dict, manifests: dict,

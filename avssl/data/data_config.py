@@ -48,6 +48,37 @@ class AudioFrontendConfig:
 
 
 @dataclass
+class ViewConfig:
+    """One kind of augmented crop of the image methods (avssl.data.image_views.ViewSpec, whose
+    defaults these are: the common SimCLR/BYOL view)."""
+
+    size: int = 224
+    scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
+    count: int = 1
+    flip_prob: float = 0.5
+    color_jitter: list[float] = field(default_factory=lambda: [0.4, 0.4, 0.2, 0.1])
+    color_jitter_prob: float = 0.8
+    grayscale_prob: float = 0.2
+    blur_prob: float = 0.5
+    blur_sigma: list[float] = field(default_factory=lambda: [0.1, 2.0])
+    solarize_prob: float = 0.0
+
+
+@dataclass
+class ImageDataConfig:
+    """Data of the image methods (SwAV, SEER, BYOL, SimSiam, Barlow Twins). `source`: `video_frames`
+    (frames of `data.manifest`'s videos, decoded at `data.video.decode_short_side`, the instance being
+    the video) or `folder` (images under `root`). Views: `views` when given, else the published
+    `recipe` (a name in avssl.data.image_views.VIEW_RECIPES); normalisation is `data.video.mean/std`."""
+
+    source: str = "video_frames"
+    root: str | None = None
+    frames_per_video: int = 1
+    recipe: str | None = None
+    views: list[ViewConfig] = field(default_factory=list)
+
+
+@dataclass
 class DataConfig:
     manifest: str = "???"
     source_root: str | None = None
@@ -58,3 +89,4 @@ class DataConfig:
     clip: ClipConfig = field(default_factory=ClipConfig)
     video: VideoAugmentConfig = field(default_factory=VideoAugmentConfig)
     audio: AudioFrontendConfig = field(default_factory=AudioFrontendConfig)
+    images: ImageDataConfig = field(default_factory=ImageDataConfig)

@@ -1,4 +1,5 @@
-"""Config → method: encoders and heads from the model registry, composed by the method class."""
+"""Config → method: encoders and heads from the model registry, composed by the method class. AVID and
+AVID+CMA are built here; the image methods in avssl.train.build_image_method."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from avssl.core.search_spec import SearchSpec
 from avssl.methods.av_memory_method import MODALITIES, AVMemoryMethod
 from avssl.methods.avid import AVID, AVID_VARIANTS
 from avssl.methods.avid_cma import AVIDCMA, CMAWeights
+from avssl.methods.image_method import ImageMethod
+from avssl.train.build_image_method import IMAGE_METHODS, build_image_method
 
-METHODS = ("avid", "avid_cma")
+METHODS = ("avid", "avid_cma", *IMAGE_METHODS)
 
 
 def _encoders_and_heads(config: DictConfig) -> tuple[nn.ModuleDict, nn.ModuleDict]:
@@ -29,9 +32,10 @@ def _encoders_and_heads(config: DictConfig) -> tuple[nn.ModuleDict, nn.ModuleDic
 def _shared_kwargs(config: DictConfig, num_instances: int) -> dict:
     method = config.method
     encoders, heads = _encoders_and_heads(config)
-    return dict(encoders=encoders, heads=heads, num_instances=num_instances, embed_dim=config.model.embed_dim,
-                temperature=method.temperature, num_negatives=method.num_negatives, momentum=method.momentum,
-                partition=PartitionFunction(method.partition, method.partition_value), seed=config.run.seed)
+    return {"encoders": encoders, "heads": heads, "num_instances": num_instances,
+            "embed_dim": config.model.embed_dim, "temperature": method.temperature,
+            "num_negatives": method.num_negatives, "momentum": method.momentum,
+            "partition": PartitionFunction(method.partition, method.partition_value), "seed": config.run.seed}
 
 
 def build_avid(config: DictConfig, num_instances: int) -> AVID:
@@ -50,8 +54,10 @@ def build_avid_cma(config: DictConfig, num_instances: int) -> AVIDCMA:
                    search=SearchSpec(**OmegaConf.to_container(cma.search)), **_shared_kwargs(config, num_instances))
 
 
-def build_method(config: DictConfig, num_instances: int) -> AVMemoryMethod:
-    """The method `config.method.name` names."""
+def build_method(config: DictConfig, num_instances: int) -> AVMemoryMethod | ImageMethod:
+    """The method `config.method.name` names (`num_instances` sizes AVID's memory banks)."""
+    if config.method.name in IMAGE_METHODS:
+        return build_image_method(config)
     builders = {"avid": build_avid, "avid_cma": build_avid_cma}
     if config.method.name not in builders:
         raise ValueError(f"method.name={config.method.name!r}: choose one of {', '.join(METHODS)}")

@@ -38,7 +38,8 @@ class LARS(Optimizer):
             raise ValueError(f"LARS: need lr, momentum, weight_decay >= 0 and eta > 0; got {lr}, {momentum}, "
                              f"{weight_decay}, {eta}.")
         self.mode, self.clip, self.eps = mode, clip, eps
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, lars_adapt=True))
+        super().__init__(params, {"lr": lr, "momentum": momentum, "weight_decay": weight_decay, "eta": eta,
+                                  "lars_adapt": True})
 
     def _updates(self, params: list[torch.Tensor], grads: list[torch.Tensor], group: dict) -> list[torch.Tensor]:
         decay = group["weight_decay"]

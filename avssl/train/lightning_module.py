@@ -1,16 +1,25 @@
 """The Lightning module every method trains through: one training step = method(batch)["loss"].
 
 Methods stay plain nn.Modules (testable without a trainer); this wrapper adds what a long run
-needs: the optimiser and schedule, logging of every loss term, clips/s and decode failures,
-the resumable data order, and the extra checkpoint content (resolved config, index → video map,
-RNG states) that makes a checkpoint self-describing and resumable exactly.
+needs: the optimiser and schedule (avssl.train.optimizers), logging of every loss term, each
+parameter group's learning rate, clips/s and decode failures, the resumable data order, and the
+extra checkpoint content (resolved config, index → video map, RNG states) that makes a checkpoint
+self-describing and resumable exactly.
+
+A method may define per-step hooks, both given the 0-based optimiser step (`global_step`, restored
+on resume, so a resumed run calls them with the same steps as a straight one):
+  `on_before_optimizer_step(step)`: after backward, before the step (SwAV drops the prototypes'
+      gradient while they are frozen);
+  `on_after_optimizer_step(step, total_steps) -> dict`: after the step (SwAV renormalises its
+      prototypes, BYOL moves its EMA target); the returned values are logged.
+Under FSDP the after-step hook runs on the full (gathered) parameters and writes them back.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import time
+from contextlib import AbstractContextManager, nullcontext
 
 import lightning as L
 import numpy as np
@@ -18,6 +27,8 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from avssl.train.lr_schedule import total_steps
+from avssl.train.optimizers import build_optimizer, build_schedule
 from avssl.train.resumable_loader import ResumableDataLoader, ResumableSampler
 
 
@@ -30,6 +41,7 @@ class SSLModule(L.LightningModule):
         self.instance_paths = instance_paths
         self._loader: ResumableDataLoader | None = None
         self._step_started = time.perf_counter()
+        self.total_steps = 1  # optimiser steps of the whole run, set by configure_optimizers
         self.history: list[tuple[int, dict[str, float]]] = []  # (step, terms): for the report's loss curve
 
     # --- data -----------------------------------------------------------------------------
@@ -64,31 +76,51 @@ class SSLModule(L.LightningModule):
         self.log("perf/clips_per_s", batch_size * self.trainer.world_size / max(now - self._step_started, 1e-9),
                  on_step=True, batch_size=batch_size)
         self._step_started = now
+        for i, group in enumerate(self.trainer.optimizers[0].param_groups if self.trainer.optimizers else []):
+            self.log(f"lr/{group.get('name', f'group{i}')}", float(group["lr"]), on_step=True, batch_size=batch_size)
         self.history.append((self.global_step, {k: float(v.detach()) for k, v in out.items()}))
         return out["loss"]
 
     def configure_optimizers(self):
-        optim = self.config.optim
-        if optim.name != "adam":
-            raise ValueError(f"optim.name={optim.name!r}: only 'adam' is available yet")
-        params = [p for p in self.method.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=optim.lr, betas=tuple(optim.betas), weight_decay=optim.weight_decay)
-        if optim.schedule == "constant" and not optim.warmup_epochs:
+        """`optim` over the method's parameters (AVID: Adam, one group), stepped per optimiser step.
+        Built from `self.method.parameters()` here, after the strategy wrapped the module: what FSDP
+        (use_orig_params) needs."""
+        optim, data, world = self.config.optim, self.config.data, self.trainer.world_size
+        optimizer = build_optimizer(self.method, optim, global_batch=data.batch_size * world)
+        self.total_steps = total_steps(len(self.dataset), data.batch_size, world, self.trainer.max_epochs,
+                                       self.trainer.max_steps)
+        steps_per_epoch = max(1, len(self.dataset) // (data.batch_size * world))
+        scheduler = build_schedule(optimizer, optim, steps_per_epoch, self.total_steps)
+        if scheduler is None:
             return optimizer
-        steps_per_epoch = max(1, len(self.dataset) // (self.config.data.batch_size * self.trainer.world_size))
-        total = max(1, self.trainer.max_epochs * steps_per_epoch)
-        warmup = int(optim.warmup_epochs * steps_per_epoch)
-        cosine = optim.schedule == "cosine"
-
-        def factor(step: int) -> float:
-            if step < warmup:
-                return (step + 1) / warmup
-            if not cosine:
-                return 1.0
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
-
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    def on_before_optimizer_step(self, optimizer) -> None:
+        hook = getattr(self.method, "on_before_optimizer_step", None)
+        if hook is not None:
+            hook(self.global_step)
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None) -> None:
+        step = self.global_step  # Lightning counts the step inside super(): read it before
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        hook = getattr(self.method, "on_after_optimizer_step", None)
+        if hook is None:
+            return
+        with self._full_parameters():
+            values = hook(step, self.total_steps)
+        for name, value in values.items():
+            self.log(name, float(value), on_step=True, on_epoch=False, batch_size=1)
+
+    def _full_parameters(self) -> AbstractContextManager:
+        """FSDP shards each parameter over the ranks between steps: a hook that reads whole rows
+        (prototype norms) or pairs parameters (EMA) must see them gathered."""
+        from lightning.pytorch.strategies import FSDPStrategy
+
+        if not isinstance(self.trainer.strategy, FSDPStrategy):
+            return nullcontext()
+        from torch.distributed.fsdp import FullyShardedDataParallel
+
+        return FullyShardedDataParallel.summon_full_params(self.trainer.strategy.model, writeback=True)
 
     # --- checkpoints ----------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -1,8 +1,10 @@
 """`avssl train`: config → dataset, method, Lightning trainer → a run folder.
 
 Run folder: config.yaml (resolved), checkpoints/ (periodic + last.ckpt), tensorboard/ (every loss
-term, learning rate, clips/s, decode failures). `train.resume=last` (or a path) continues a
-killed run exactly where its last checkpoint left it.
+term, the learning rate of every parameter group, clips/s, decode failures). AVID / AVID+CMA train
+on audio-visual clips of the manifest, the image methods on augmented views of its images or
+frames (avssl.data.build_image_dataset), all through one SSLModule. `train.resume=last` (or a path)
+continues a killed run exactly where its last checkpoint left it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig
 
@@ -20,6 +22,7 @@ from avssl.data.build_dataset import build_av_dataset
 from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
 from avssl.train.atomic_checkpoint_io import AtomicCheckpointIO
+from avssl.train.build_image_method import IMAGE_METHODS
 from avssl.train.build_method import build_method
 from avssl.train.init_from_checkpoint import init_from_checkpoint
 from avssl.train.lightning_module import SSLModule
@@ -43,9 +46,16 @@ def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Deco
     L.seed_everything(config.run.seed, workers=True, verbose=False)
     run_dir = run_dir_of(config)
     manifest = read_manifest(config.data.manifest, config.data.source_root)
-    dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed, decoder=decoder)
-    method = build_method(config, num_instances=len(manifest))
-    instance_paths = [row.path for row in manifest.rows]
+    if config.method.name in IMAGE_METHODS:
+        from avssl.data.build_image_dataset import build_image_dataset
+
+        dataset = build_image_dataset(config.data, seed=config.run.seed, decoder=decoder, manifest=manifest)
+        instance_paths = list(dataset.instance_paths)
+    else:
+        dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed,
+                                   decoder=decoder)
+        instance_paths = [row.path for row in manifest.rows]
+    method = build_method(config, num_instances=len(instance_paths))
     if config.method.name == "avid_cma":
         if not config.method.cma.init_from:  # positive sets searched in random memory banks are noise
             raise ConfigError("method.cma.init_from is required for method.name=avid_cma: pass the AVID run's "
@@ -59,10 +69,11 @@ def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Deco
     trainer = L.Trainer(
         default_root_dir=run_dir, max_epochs=train_cfg.max_epochs, max_steps=train_cfg.max_steps,
         accelerator=train_cfg.accelerator, devices=train_cfg.devices, num_nodes=train_cfg.num_nodes,
-        strategy=train_cfg.strategy, precision=train_cfg.precision, gradient_clip_val=train_cfg.gradient_clip_val,
+        strategy=train_cfg.strategy, sync_batchnorm=train_cfg.sync_batchnorm, precision=train_cfg.precision,
+        gradient_clip_val=train_cfg.gradient_clip_val,
         log_every_n_steps=train_cfg.log_every_n_steps, enable_progress_bar=train_cfg.progress_bar,
         logger=TensorBoardLogger(run_dir, name="tensorboard", version=""),
-        callbacks=[checkpoints, LearningRateMonitor("step"), *(extra_callbacks or [])],
+        callbacks=[checkpoints, *(extra_callbacks or [])],  # learning rates: SSLModule logs lr/<group>
         use_distributed_sampler=False, enable_model_summary=False, deterministic=False,
         plugins=[AtomicCheckpointIO()],
     )

@@ -47,6 +47,7 @@ class FeatureConfig:
     clips_per_video: int = 10  # official dense evaluation: 10 uniformly spaced clips per video
     pool: str = "max"  # conv stages: adaptive max | avg pooling ...
     pool_size: list[int] | None = None  # ... to this grid (null: global), then flattened
+    stage_pool_size: dict[str, list[int]] = field(default_factory=dict)  # per-stage grids, e.g. {conv2x: [1, 12, 12]}
     batch_size: int = 32
     num_workers: int = 2
     device: str = "auto"

@@ -61,11 +61,42 @@ class EvalData:
         return [index[row.label] for row in manifest.rows]
 
 
+# What `eval.dataset.root` / `eval.dataset.splits` must point at, per kind (datasets/<name>/README.md).
+_EXPECTED = {
+    ("folder", "root"): "a folder with train/<class>/* and test/<class>/* (the demo data layout)",
+    ("ucf101", "root"): "the extracted UCF-101/ folder (<Class>/v_<Class>_gXX_cYY.avi)",
+    ("ucf101", "splits"): "the official ucfTrainTestlist/ folder (classInd.txt, trainlist01.txt, testlist01.txt, ...)",
+    ("hmdb51", "root"): "the folder of <class>/<video>.avi",
+    ("hmdb51", "splits"): "the official testTrainMulti_7030_splits/ folder (<class>_test_split1.txt, ...)",
+    ("kinetics", "root"): "the folder holding train/ and val/ clips",
+    ("kinetics", "splits"): "the folder holding the official train.csv and val.csv",
+    ("esc50", "root"): "the ESC-50/ folder (audio/*.wav)",
+    ("esc50", "splits"): "the official meta/esc50.csv file",
+}
+
+
 def _require(value, key: str, kind: str):
     if value in (None, ""):
         raise ValueError(f"eval.dataset.{key} is required for eval.dataset.kind={kind}: set it in the eval config "
                          f"or pass eval.dataset.{key}=... on the command line")
     return value
+
+
+def _existing(cfg, key: str) -> Path:
+    """`eval.dataset.<key>` as a path that exists; otherwise an error naming the key and what it needs."""
+    path = Path(_require(cfg[key], key, cfg.kind))
+    if not path.exists():
+        raise FileNotFoundError(f"eval.dataset.{key}={path}: no such file or folder; expected "
+                                f"{_EXPECTED.get((cfg.kind, key), 'an existing path')}")
+    return path
+
+
+def _read_split(splits: Path, what: str, parser, *args, **kwargs) -> LabelledSplit:
+    """`parser(*args, **kwargs)`; a missing file inside `splits` names the key and the fold."""
+    try:
+        return parser(*args, **kwargs)
+    except FileNotFoundError as error:
+        raise FileNotFoundError(f"eval.dataset.splits={splits} ({what}): {error}") from None
 
 
 def _check_prepared(manifest_dir: Path, what: str) -> Manifest:
@@ -140,7 +171,7 @@ def load_eval_data(cfg, data_cfg, prepared_dir: Path, folds: list[int], need_aud
     class_names: list[str] | None = None
     out: list[EvalFold] = []
     if kind == "folder":
-        root = Path(_require(cfg.root, "root", kind))
+        root = _existing(cfg, "root")
         manifests = {}
         for subset in ("train", "test"):
             if not (root / subset).is_dir():
@@ -153,26 +184,26 @@ def load_eval_data(cfg, data_cfg, prepared_dir: Path, folds: list[int], need_aud
         out.append(EvalFold("split", read_manifest(_require(cfg.train_manifest, "train_manifest", kind)),
                             read_manifest(_require(cfg.test_manifest, "test_manifest", kind))))
     elif kind in ("ucf101", "hmdb51"):
-        root, splits = Path(_require(cfg.root, "root", kind)), Path(_require(cfg.splits, "splits", kind))
+        root, splits = _existing(cfg, "root"), _existing(cfg, "splits")
         loader = load_ucf101_split if kind == "ucf101" else load_hmdb51_split
         for fold in folds:
             pair = {}
             for subset in ("train", "test"):
-                split = loader(splits, fold, subset)
+                split = _read_split(splits, f"fold {fold} {subset}", loader, splits, fold, subset)
                 class_names = list(split.class_names)
                 pair[subset] = _prepare_split(split, root, prepared_dir / f"fold{fold}" / subset, needs, cfg.workers,
                                               progress)
             out.append(EvalFold(f"fold{fold}", pair["train"], pair["test"]))
     elif kind == "kinetics":
-        root, splits = Path(_require(cfg.root, "root", kind)), Path(_require(cfg.splits, "splits", kind))
-        train = load_kinetics_split(splits / "train.csv")
-        val = load_kinetics_split(splits / "val.csv", class_names=train.class_names)
+        root, splits = _existing(cfg, "root"), _existing(cfg, "splits")
+        train = _read_split(splits, "train", load_kinetics_split, splits / "train.csv")
+        val = _read_split(splits, "val", load_kinetics_split, splits / "val.csv", class_names=train.class_names)
         class_names = list(train.class_names)
         out.append(EvalFold("val", *(
             _prepare_split(s, root, prepared_dir / s.name.split("/")[-1], needs, cfg.workers, progress,
                            subfolder=s.name.split("/")[-1]) for s in (train, val))))
     else:  # esc50: one manifest, folds by the metadata's fold column
-        root, meta = Path(_require(cfg.root, "root", kind)), Path(_require(cfg.splits, "splits", kind))
+        root, meta = _existing(cfg, "root"), _existing(cfg, "splits")
         split = load_esc50(meta)
         class_names = list(split.class_names)
         manifest = _audio_manifest(split, root, prepared_dir / "all", data_cfg.decoder, clip.audio_duration)

@@ -62,7 +62,8 @@ class EvalContext:
 
     def pooling(self) -> StagePooling:
         features = self.eval.features
-        return StagePooling(features.pool, tuple(features.pool_size) if features.pool_size else None)
+        return StagePooling(features.pool, tuple(features.pool_size) if features.pool_size else None,
+                            OmegaConf.to_container(features.stage_pool_size))
 
     def extract(self, data: EvalData, fold: EvalFold, manifest: Manifest, subset: str,
                 stages: dict[str, list[str]], clips_per_video: int, pooling: StagePooling | None = None,
@@ -109,9 +110,18 @@ def run_protocol(protocol: str, checkpoint: str | Path, config_path: str | Path 
         raise ValueError(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
     started = time.perf_counter()
     ctx = load_job(checkpoint, config_path, overrides, out, untrained, console)
+    return evaluate(ctx, protocol, started)
+
+
+def evaluate(ctx: EvalContext, protocol: str, started: float | None = None) -> dict:
+    """Run `protocol` on a ready context (e.g. a model built in code rather than loaded from a file)
+    and write the report folder; returns what metrics.json holds."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+    started = time.perf_counter() if started is None else started
     save_config(ctx.config, ctx.out / "config.yaml")
     report: ProtocolReport = import_module(f"avssl.eval.protocols.{protocol}").run(ctx)
-    report.metrics.update({"checkpoint": str(checkpoint), "checkpoint_kind": ctx.model.kind,
+    report.metrics.update({"checkpoint": ctx.model.path, "checkpoint_kind": ctx.model.kind,
                            "untrained": ctx.model.untrained, "wall_time_s": round(time.perf_counter() - started, 1)})
     write_report(ctx.out, report, ctx.console)
     return json.loads((ctx.out / "metrics.json").read_text())

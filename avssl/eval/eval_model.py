@@ -8,6 +8,11 @@
 
 `untrained=True` keeps the architecture and re-initialises every weight from a seed: the baseline
 that a trained model's figures must beat.
+
+Image models on video sets: a model whose only encoder is "image" (SwAV, BYOL, SimSiam, Barlow
+Twins) is evaluated as a "video" model whose feature of a clip is its image encoder's feature of the
+clip's middle frame (`FeatureSource.middle_frame`); video-level features average the clips as usual.
+So knn, linear, retrieval (video->video), finetune and extract run unchanged on such checkpoints.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from avssl.eval.feature_sources import FeatureSource
+from avssl.methods.image_method import VIEW as IMAGE  # the image methods' encoder key
 from avssl.models.official_checkpoint import load_avid_cma_checkpoint
 
 
@@ -35,15 +41,23 @@ class EvalModel:
     untrained: bool = False
 
     @property
+    def image_only(self) -> bool:
+        return tuple(self.encoders.keys()) == (IMAGE,)
+
+    @property
     def modalities(self) -> tuple[str, ...]:
-        return tuple(self.encoders.keys())
+        """What the protocols can ask for: the encoders' names, "video" for an image-only model."""
+        return ("video",) if self.image_only else tuple(self.encoders.keys())
 
     def source(self, modality: str) -> FeatureSource:
+        heads = dict(self.heads.items())
+        if modality == "video" and self.image_only:
+            return FeatureSource("video", self.encoders[IMAGE], heads.get(IMAGE), middle_frame=True)
         if modality not in self.encoders:
             raise ValueError(f"{self.path}: no {modality!r} encoder in this checkpoint (it has "
-                             f"{', '.join(self.modalities)})")
-        head = dict(self.heads.items()).get(modality)
-        return FeatureSource(modality, self.encoders[modality], head)
+                             f"{', '.join(self.modalities)}); evaluate only those, e.g. "
+                             f"eval.retrieval.directions=[{self.modalities[0]}->{self.modalities[0]}]")
+        return FeatureSource(modality, self.encoders[modality], heads.get(modality))
 
     def reinitialise(self, seed: int) -> None:
         """Fresh weights (seeded) in the same architecture: the untrained baseline."""

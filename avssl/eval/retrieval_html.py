@@ -25,8 +25,9 @@ from avssl.atomic_io import write_text_atomic
 from avssl.eval.clip_media import ClipMedia
 
 WAV_RATE = 16000
-STRIP_FRAMES = 4
+STRIP_FRAMES = 3  # first, middle, last: enough to see motion, large enough to see content
 FRAME_HEIGHT = 96  # pixels per frame in the strip (small demo frames are enlarged, nearest-neighbour)
+HITS_PER_LINE = 5  # retrievals per line; the page scales the strips to fit the window
 
 
 @dataclass
@@ -88,13 +89,14 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px} p.meta{co
 table.metrics{border-collapse:collapse;margin:10px 0 18px;font-size:13px}
 table.metrics td,table.metrics th{border:1px solid #ccc;padding:3px 8px;text-align:right}
 table.metrics th:first-child,table.metrics td:first-child{text-align:left}
-.row{display:flex;flex-wrap:wrap;gap:10px;align-items:flex-start;padding:10px;margin:8px 0;background:#fff;
-border:1px solid #ddd;border-radius:6px}
-.clip{border:4px solid #3c3c3c;border-radius:5px;padding:4px;background:#fff;width:max-content;font-size:12px}
+.row{display:grid;gap:10px;align-items:start;padding:10px;margin:8px 0;background:#fff;border:1px solid #ddd;
+border-radius:6px} .hits{display:grid;gap:10px}
+.clip{border:4px solid #3c3c3c;border-radius:5px;padding:4px;background:#fff;font-size:12px;min-width:0}
 .clip.ok{border-color:#00aa00} .clip.bad{border-color:#dc0000}
-.clip img{display:block;image-rendering:pixelated} .clip audio{display:block;width:100%;height:28px;margin-top:4px}
-.cap{margin-top:3px;max-width:420px;overflow-wrap:anywhere} .lab{font-weight:600} .mark.ok{color:#00aa00}
-.mark.bad{color:#dc0000} .arrow{align-self:center;font-size:28px;color:#888} .none{color:#888;font-style:italic}
+.clip img{display:block;width:100%;height:auto;image-rendering:pixelated}
+.clip audio{display:block;width:100%;height:28px;margin-top:4px}
+.cap{margin-top:3px;overflow-wrap:anywhere} .file{color:#555;font-size:11px;margin-top:1px} .lab{font-weight:600} .mark.ok{color:#00aa00}
+.mark.bad{color:#dc0000} .arrow{margin-top:30px;font-size:28px;color:#888} .none{color:#888;font-style:italic}
 """
 
 
@@ -105,14 +107,16 @@ def _clip_html(clip: ShownClip, rank: int | None) -> str:
     parts.append(f'<img alt="frames" src="data:image/jpeg;base64,{image}">' if image else
                  '<div class="none">no video</div>')
     sound = wav_base64(clip.media.audio, clip.media.rate)
-    parts.append(f'<audio controls preload="none" src="data:audio/wav;base64,{sound}"></audio>' if sound else
+    parts.append(f'<audio controls preload="metadata" src="data:audio/wav;base64,{sound}"></audio>' if sound else
                  '<div class="none">no audio</div>')
     head = "query" if rank is None else f"#{rank}"
-    mark = "" if clip.correct is None else (' <span class="mark ok">✓ same class</span>' if clip.correct else
-                                            ' <span class="mark bad">✗ other class</span>')
+    mark = "" if clip.correct is None else ('<br><span class="mark ok">✓ same class</span>' if clip.correct else
+                                            '<br><span class="mark bad">✗ other class</span>')
     score = "" if clip.score is None else f" · cos {clip.score:.3f}"
-    parts.append(f'<div class="cap">{head}: <span class="lab">{html.escape(clip.label)}</span>{score}{mark}<br>'
-                 f'{html.escape(clip.caption)}</div></div>')
+    # Long file names break after "/" and "_" rather than inside a word or the extension.
+    caption = html.escape(clip.caption).replace("/", "/<wbr>").replace("_", "_<wbr>")
+    parts.append(f'<div class="cap">{head}: <span class="lab">{html.escape(clip.label)}</span>{score}{mark}'
+                 f'<div class="file" title="{html.escape(clip.caption)}">{caption}</div></div></div>')
     return "".join(parts)
 
 
@@ -130,7 +134,12 @@ def write_retrieval_html(path, title: str, description: str, metrics_table: tupl
     for heading, queries in sections:
         out.append(f"<h2>{html.escape(heading)}</h2>")
         for shown in queries:
-            out.append('<div class="row">' + _clip_html(shown.query, None) + '<div class="arrow">→</div>'
-                       + "".join(_clip_html(c, i + 1) for i, c in enumerate(shown.retrievals)) + "</div>")
+            # Query | arrow | retrievals in rank order, HITS_PER_LINE to a line (a fixed grid keeps the
+            # ranks of every query in the same columns); the query column is a little wider.
+            per_line = max(1, min(HITS_PER_LINE, len(shown.retrievals)))
+            out.append(f'<div class="row" style="grid-template-columns:minmax(0,1.3fr) auto minmax(0,{per_line}fr)">'
+                       + _clip_html(shown.query, None) + '<div class="arrow">→</div>'
+                       + f'<div class="hits" style="grid-template-columns:repeat({per_line},minmax(0,1fr))">'
+                       + "".join(_clip_html(c, i + 1) for i, c in enumerate(shown.retrievals)) + "</div></div>")
     out.append("</body></html>")
     write_text_atomic(path, "\n".join(out) + "\n")

@@ -16,6 +16,7 @@ again); `<fold>.json` holds the fold's figures.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import torch
@@ -33,14 +34,15 @@ from avssl.eval.report import ProtocolReport, percent
 
 
 class EncoderClassifier(nn.Module):
-    """encoder(batch[key]) → dropout → Linear: the network that is fine-tuned."""
+    """source's pooled features → dropout → Linear: the network that is fine-tuned (the source decides
+    what the encoder sees, e.g. the middle frame of each clip for an image encoder)."""
 
-    def __init__(self, encoder: nn.Module, classifier: nn.Module, key: str) -> None:
+    def __init__(self, source: FeatureSource, classifier: nn.Module) -> None:
         super().__init__()
-        self.encoder, self.classifier, self.key = encoder, classifier, key
+        self.encoder, self.classifier, self.source = source.encoder, classifier, source
 
     def forward(self, batch: dict) -> torch.Tensor:
-        return self.classifier(self.encoder(batch[self.key]))
+        return self.classifier(self.source.pooled(batch))
 
 
 def recipe_of(cfg) -> ClassifierRecipe:
@@ -84,9 +86,11 @@ def _fold(ctx, data, fold, modality):
     num_classes = len(data.class_names)
     train_codes, test_codes = torch.tensor(data.codes(fold.train)), torch.tensor(data.codes(fold.test))
     torch.manual_seed(recipe.seed)
-    encoder = copy.deepcopy(ctx.model.encoders[modality])
+    pretrained = ctx.model.source(modality)  # a copy is fine-tuned; the checkpoint's stays as loaded
+    source = dataclasses.replace(pretrained, encoder=copy.deepcopy(pretrained.encoder), head=None)
+    encoder = source.encoder
     classifier = LinearClassifier(int(encoder.out_dim), num_classes, batch_norm=False, dropout=float(cfg.dropout))
-    net = EncoderClassifier(encoder, classifier, modality).to(device)
+    net = EncoderClassifier(source, classifier).to(device)
     warmup_optimizer = torch.optim.Adam(classifier.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     optimizer, scheduler = recipe.optimizer(net.parameters())
     warmup, total = int(cfg.warmup_epochs), int(cfg.warmup_epochs) + recipe.epochs
@@ -111,11 +115,10 @@ def _fold(ctx, data, fold, modality):
                      f"{fold.name} {'warm-up' if warming else 'fine-tune'} {epoch + 1}/{total}", first_epoch=epoch)
         _save(folder / f"{fold.name}.ckpt", epoch + 1, net, warmup_optimizer, optimizer, scheduler)
     net.eval()
-    source = [FeatureSource(modality, encoder)]
     random_clips = ctx.extract(data, fold, fold.test, "test", {modality: ["pool"]}, int(cfg.test_clips_per_video),
-                               sampling="random", sources=source)
+                               sampling="random", sources=[source])
     dense = ctx.extract(data, fold, fold.test, "test", {modality: ["pool"]}, int(cfg.dense_clips_per_video),
-                        sources=source)
+                        sources=[source])
     with torch.no_grad():
         clip_logits = classifier(random_clips[f"{modality}/pool"].to(device)).cpu()
         dense_logits = classifier(dense[f"{modality}/pool"].to(device)).cpu()

@@ -41,6 +41,8 @@ def run(ctx) -> ProtocolReport:
                 plan.setdefault(modality, [])
                 if stage not in plan[modality]:
                     plan[modality].append(stage)
+    for modality in plan:  # a direction the model cannot serve fails before any data is prepared
+        ctx.model.source(modality)
     data = ctx.data(need_audio="audio" in plan, need_video="video" in plan)
     fold = data.folds[0]
     clips = int(ctx.eval.features.clips_per_video)

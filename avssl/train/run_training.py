@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from avssl.config import ConfigError, require_set, save_config
 from avssl.data.build_dataset import build_av_dataset
+from avssl.data.build_image_dataset import build_image_dataset
 from avssl.data.decoders import Decoder
 from avssl.data.manifest import read_manifest
 from avssl.train.atomic_checkpoint_io import AtomicCheckpointIO
@@ -42,16 +43,18 @@ def run_dir_of(config: DictConfig) -> Path:
 def train(config: DictConfig, extra_callbacks: list | None = None, decoder: Decoder | None = None) -> TrainResult:
     """Train `config` (already validated by avssl.config.load_config); `decoder` replaces the
     configured back-end (e.g. a preloaded CachedDecoder)."""
-    require_set(config, "data.manifest")
+    image_method = config.method.name in IMAGE_METHODS
+    if not image_method or config.data.images.source == "video_frames":  # a folder of images needs no manifest
+        require_set(config, "data.manifest")
     L.seed_everything(config.run.seed, workers=True, verbose=False)
     run_dir = run_dir_of(config)
-    manifest = read_manifest(config.data.manifest, config.data.source_root)
-    if config.method.name in IMAGE_METHODS:
-        from avssl.data.build_image_dataset import build_image_dataset
-
+    if image_method:
+        manifest = (read_manifest(config.data.manifest, config.data.source_root)
+                    if config.data.images.source == "video_frames" else None)
         dataset = build_image_dataset(config.data, seed=config.run.seed, decoder=decoder, manifest=manifest)
         instance_paths = list(dataset.instance_paths)
     else:
+        manifest = read_manifest(config.data.manifest, config.data.source_root)
         dataset = build_av_dataset(config.data, training=True, manifest=manifest, seed=config.run.seed,
                                    decoder=decoder)
         instance_paths = [row.path for row in manifest.rows]

@@ -26,6 +26,7 @@ UCF_CLASSES = ("ApplyEyeMakeup", "Basketball", "Drumming")
 UCF_GROUPS = (1, 2, 3, 4)  # v_<Class>_g0N_c01.avi; group 4 is the test group
 ESC_CLASSES = ((0, "dog"), (1, "rooster"), (2, "pig"))  # (target, category) as in the official csv
 ESC_FOLDS = (1, 2, 3, 4, 5)
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SECONDS = 2.5  # longer than the 2-s audio window every clip reads
 SIZE = (48, 64)  # (height, width)
 AUDIO_RATE = 44100
@@ -120,6 +121,17 @@ def build_tiny_checkpoint(folder: Path, ucf: Path) -> None:
     prepare(ucf / "UCF-101", folder / "manifest", workers=0, progress=False)
     train(tiny_train_config(folder / "manifest", folder, "tiny", "train.max_epochs=1",
                             "data.clip.clips_per_video=1", "data.num_workers=0"))
+
+
+def ucf_folder(tmp_path_factory) -> Path:
+    return session_folder(tmp_path_factory, "eval_ucf101", build_ucf)
+
+
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """`last.ckpt` of the tiny AVID run on the UCF fixture (built on first use)."""
+    ucf = ucf_folder(tmp_path_factory)
+    folder = session_folder(tmp_path_factory, "eval_tiny_checkpoint", lambda f: build_tiny_checkpoint(f, ucf))
+    return folder / "tiny" / "checkpoints" / "last.ckpt"
 
 
 def ucf_overrides(ucf: Path, prepared: Path, *extra: str) -> list[str]:

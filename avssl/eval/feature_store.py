@@ -69,7 +69,9 @@ def save_features(out_dir: str | Path, clips: ClipFeatures, manifest: Manifest, 
             torch.save(payload, tmp)
     if faiss_index:
         for key, tensor in videos.items():
-            index = build_faiss_index(torch.nn.functional.normalize(tensor, dim=1), SearchSpec(backend="faiss"))
+            # A CPU index: faiss.write_index cannot serialise the GPU indices faiss-gpu would build.
+            index = build_faiss_index(torch.nn.functional.normalize(tensor, dim=1),
+                                      SearchSpec(backend="faiss", use_gpu=False))
             with atomic_path(out / f"{_file_stem(key)}_videos.faiss") as tmp:
                 faiss.write_index(index, str(tmp))
     write_text_atomic(out / "clips.csv", _csv([[i, int(v)] for i, v in enumerate(clips.clip_video)], ["clip", "video"]))

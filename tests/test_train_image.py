@@ -1,7 +1,8 @@
 """The image methods through the real trainer (`avssl.train.run_training.train`, configs from the
 shipped demo recipes via load_config) on frames of real videos: run folders and checkpoints, SwAV's
-frozen then unit-norm prototypes, BYOL's moving target, SimSiam's fixed predictor rate, and exact
-kill-and-resume with state outside the weights (BYOL's EMA target, SwAV's queue)."""
+frozen then unit-norm prototypes, BYOL's moving target, SimSiam's fixed predictor rate, exact
+kill-and-resume with state outside the weights (BYOL's EMA target, SwAV's queue), and a folder of
+images (PNG files written here) that needs no manifest."""
 
 from __future__ import annotations
 
@@ -12,28 +13,13 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from image_train_helpers import image_config
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from avssl.config import load_config
 from avssl.core.ema import cosine_momentum
 from avssl.train.run_training import train
 
-CONFIGS = Path(__file__).parents[1] / "configs"
 STEPS_PER_EPOCH = 4  # 4 videos x 4 frames, batch 4
-
-
-def image_config(manifest: Path, out_dir: Path, method: str, name: str, *overrides: str):
-    """configs/<method>/demo.yaml shrunk to a few seconds: 16 frames, batch 4, tiny widths."""
-    small = ["model.projector.hidden_dims=[32]", "model.projector.out_dim=16"]
-    if method in ("byol", "simsiam"):
-        small.append("model.predictor.hidden_dims=[8]")
-    if method in ("swav", "seer"):
-        small.append("method.swav.num_prototypes=10")
-    return load_config(CONFIGS / method / "demo.yaml", [
-        f"data.manifest={manifest}", "data.batch_size=4", "data.num_workers=0", "data.images.frames_per_video=4",
-        "model.image_kwargs={out_dim: 16, width: 4}", *small, f"run.out_dir={out_dir}", f"run.name={name}",
-        "train.max_epochs=2", "train.checkpoint_every_n_steps=1", "train.progress_bar=false",
-        "train.log_every_n_steps=1", *overrides])
 
 
 def scalars(run_dir: Path) -> dict[str, list[float]]:
@@ -148,3 +134,22 @@ def test_kill_and_resume_gives_the_straight_runs_weights_and_state(prepared_mixe
     if method == "swav":
         assert full.module.method.queues[0].is_full  # the queue was filled (from epoch 1) and used
         assert torch.equal(full.module.method.queues[0].count, resumed.module.method.queues[0].count)
+
+
+def test_a_folder_of_images_trains_without_a_manifest(tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "images"
+    generator = torch.Generator().manual_seed(0)
+    for label in ("cats", "dogs"):
+        (root / label).mkdir(parents=True)
+        for i in range(4):
+            pixels = (torch.rand(40, 48, 3, generator=generator) * 255).to(torch.uint8).numpy()
+            Image.fromarray(pixels).save(root / label / f"{i}.png")
+    config = image_config(Path("unused"), tmp_path, "barlow_twins", "folder", "data.manifest=???",
+                          "data.images.source=folder", f"data.images.root={root}", "train.max_epochs=1")
+    result = train(config)
+    assert result.module.dataset.instance_paths == [f"{c}/{i}.png" for c in ("cats", "dogs") for i in range(4)]
+    assert len(result.module.history) == 2  # 8 images, batch 4
+    checkpoint = torch.load(result.run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["avssl"]["instance_paths"] == result.module.dataset.instance_paths

@@ -3,10 +3,13 @@ encoder's feature of the clip's middle frame, averaged over a video's clips (avs
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
 from eval_fixtures import ucf_folder, ucf_overrides
+from omegaconf import OmegaConf
 from rich.console import Console
 from torch import nn
 
@@ -14,7 +17,7 @@ from avssl.config import load_config
 from avssl.data.manifest import read_manifest
 from avssl.data.prepare import prepare
 from avssl.eval.eval_datasets import clip_dataset
-from avssl.eval.eval_job import EvalContext, evaluate
+from avssl.eval.eval_job import EvalContext, evaluate, run_protocol
 from avssl.eval.eval_model import EvalModel
 from avssl.eval.features import extract_clip_features
 from avssl.methods import SimSiam
@@ -98,3 +101,34 @@ def test_retrieval_refuses_an_audio_direction_before_preparing_any_data(ucf, tmp
     with pytest.raises(ValueError, match=r"no 'audio' encoder.*eval\.retrieval\.directions=\[video->video\]"):
         evaluate(EvalContext(config, simsiam_model(), tmp_path, Console(quiet=True)), "retrieval")
     assert not (tmp_path / "prepared").exists()
+
+
+CONFIGS = Path(__file__).parents[1] / "configs"
+
+
+@pytest.mark.parametrize("recipe, crop, short_side", [("simsiam/demo", 32, 37), ("byol/imagenet", 224, 256)])
+def test_image_model_clips_are_cropped_like_its_largest_training_view(recipe, crop, short_side):
+    config = OmegaConf.to_container(load_config(CONFIGS / f"{recipe}.yaml", ["data.manifest=x"]), resolve=True)
+    model = simsiam_model()
+    model.config = config
+    video = model.eval_base_config()["data"]["video"]
+    assert (video["crop_size"], video["decode_short_side"]) == (crop, short_side)
+    assert config["data"]["video"]["crop_size"] == 112  # the training config itself is left as it was
+
+
+def test_a_trained_image_checkpoint_evaluates_through_avssl_eval(ucf, tmp_path_factory, tmp_path):
+    """The whole path with the trainer's own checkpoint (SimSiam demo recipe, one short epoch)."""
+    from avssl.train.run_training import train
+
+    prepare(ucf / "UCF-101", tmp_path / "manifest", workers=0, progress=False)
+    result = train(load_config(CONFIGS / "simsiam" / "demo.yaml", [
+        f"data.manifest={tmp_path / 'manifest'}", "data.num_workers=0", "data.batch_size=16",
+        "data.video.decode_short_side=40", "train.max_epochs=1", "train.progress_bar=false",
+        f"run.out_dir={tmp_path}", "run.name=simsiam"]))
+    checkpoint = result.run_dir / "checkpoints" / "last.ckpt"
+    prepared = tmp_path_factory.getbasetemp() / "eval_ucf_prepared_image"
+    metrics = run_protocol("knn", checkpoint, None, ucf_overrides(ucf, prepared, "eval.knn.ks=[3]"), tmp_path / "knn",
+                           console=Console(quiet=True))
+    assert metrics["checkpoint_kind"] == "avssl" and metrics["accuracy"]["pool"].keys() == {"k=3"}
+    resolved = OmegaConf.load(tmp_path / "knn" / "config.yaml")
+    assert (resolved.data.video.crop_size, resolved.data.video.decode_short_side) == (32, 37)

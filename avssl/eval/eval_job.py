@@ -94,7 +94,7 @@ def load_job(checkpoint: str | Path, config_path: str | Path | None, overrides: 
              out: str | Path, untrained: bool = False, console: Console | None = None) -> EvalContext:
     model = load_eval_model(checkpoint)
     base_source = f"{checkpoint} (its training config)"
-    config = load_config(config_path, list(overrides), base=model.config, base_source=base_source)
+    config = load_config(config_path, list(overrides), base=model.eval_base_config(), base_source=base_source)
     if untrained:
         model.reinitialise(int(config.eval.seed))
     out = Path(out)

@@ -13,10 +13,16 @@ Image models on video sets: a model whose only encoder is "image" (SwAV, BYOL, S
 Twins) is evaluated as a "video" model whose feature of a clip is its image encoder's feature of the
 clip's middle frame (`FeatureSource.middle_frame`); video-level features average the clips as usual.
 So knn, linear, retrieval (video->video), finetune and extract run unchanged on such checkpoints.
+Their frames are cropped as the image was seen in training: `eval_base_config` sets the clips'
+centre crop to the largest training view (`data.images`) after resizing the short side to
+crop / 0.875 (the standard ImageNet evaluation: 256 then 224). The eval config and the command line
+still override both.
 """
 
 from __future__ import annotations
 
+import copy
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +30,12 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from avssl.data.build_image_dataset import build_view_specs
 from avssl.eval.feature_sources import FeatureSource
 from avssl.methods.image_method import VIEW as IMAGE  # the image methods' encoder key
 from avssl.models.official_checkpoint import load_avid_cma_checkpoint
+
+EVAL_CROP_FRACTION = 0.875  # centre crop / resized short side of the standard evaluation transform
 
 
 @dataclass
@@ -58,6 +67,16 @@ class EvalModel:
                              f"{', '.join(self.modalities)}); evaluate only those, e.g. "
                              f"eval.retrieval.directions=[{self.modalities[0]}->{self.modalities[0]}]")
         return FeatureSource(modality, self.encoders[modality], heads.get(modality))
+
+    def eval_base_config(self) -> dict | None:
+        """The config an evaluation layers its own settings over: the training config, with the
+        image-model crop rule (module docstring) for an image-only model."""
+        if not self.image_only or self.config is None:
+            return self.config
+        config = copy.deepcopy(self.config)
+        crop = max(spec.size for spec in build_view_specs(OmegaConf.create(config["data"])))
+        config["data"]["video"].update(crop_size=crop, decode_short_side=math.ceil(crop / EVAL_CROP_FRACTION))
+        return config
 
     def reinitialise(self, seed: int) -> None:
         """Fresh weights (seeded) in the same architecture: the untrained baseline."""

@@ -28,11 +28,26 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, _default_file_mode())  # mkstemp makes 0600; outputs are shared like any file
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _read_umask() -> int:
+    umask = os.umask(0)  # the only portable way to read it; done once, at import, before any threads
+    os.umask(umask)
+    return umask
+
+
+_UMASK = _read_umask()
+
+
+def _default_file_mode() -> int:
+    """0666 less the process umask: the mode `open(path, "w")` would have given a new file."""
+    return 0o666 & ~_UMASK
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from knn_reference import clustered_unit_vectors, exact_grid_vectors, recall, reference_top_k
 
 from avssl.core import SearchSpec, knn
-from knn_reference import clustered_unit_vectors, exact_grid_vectors, recall, reference_top_k
 
 BACKENDS = ("faiss", "torch")
 TINY_BLOCKS = 1 << 16  # 16,384 scores per block: many query and database blocks at N = 300

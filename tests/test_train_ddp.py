@@ -7,35 +7,20 @@ gloo all-reduce of gradients, gathered memory-bank updates, the all-reduced firs
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import lightning as L
 import pytest
 import torch
-from train_helpers import tiny_train_config
+from train_helpers import SaveRankState, tiny_train_config
 
 from avssl.train.run_training import train
 
 NO_BN = ("model.video_kwargs={width: 8, batch_norm: false}", "model.audio_kwargs={width: 8, batch_norm: false}")
 
 
-class SaveRankState(L.Callback):
-    """Each rank writes its banks, Z and per-step losses (ddp_spawn returns nothing else)."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.losses: list[float] = []
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.losses.append(float(outputs["loss"]))
-
-    def on_train_end(self, trainer, pl_module):
-        method = pl_module.method
-        torch.save({"video": method.banks["video"].memory.clone(), "audio": method.banks["audio"].memory.clone(),
-                    "z": method.partition.z.clone(), "losses": torch.tensor(self.losses, dtype=torch.float64),
-                    "weights": {k: v.clone() for k, v in method.encoders.state_dict().items()},
-                    "positives": getattr(method, "positives", torch.empty(0)).clone()},
-                   Path(self.folder) / f"rank{trainer.global_rank}.pt")
+def memory_state(method) -> dict:
+    """Banks, Z, encoder weights and positive sets: what must agree across ranks."""
+    return {"video": method.banks["video"].memory.clone(), "audio": method.banks["audio"].memory.clone(),
+            "z": method.partition.z.clone(), "weights": {k: v.clone() for k, v in method.encoders.state_dict().items()},
+            "positives": getattr(method, "positives", torch.empty(0)).clone()}
 
 
 @pytest.fixture()
@@ -48,9 +33,9 @@ def test_two_gloo_ranks_match_one_process_over_the_global_batch(manifest, tmp_pa
     single_dir, ddp_dir = tmp_path / "single", tmp_path / "ddp"
     single_dir.mkdir(), ddp_dir.mkdir()
     train(tiny_train_config(manifest, tmp_path, "single", *common, "data.batch_size=4"),
-          [SaveRankState(str(single_dir))])
+          [SaveRankState(str(single_dir), memory_state)])
     train(tiny_train_config(manifest, tmp_path, "ddp", *common, "data.batch_size=2", "train.devices=2",
-                            "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir))])
+                            "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir), memory_state)])
     one = torch.load(single_dir / "rank0.pt", weights_only=True)
     ranks = [torch.load(ddp_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert len(one["losses"]) == 6 and len(ranks[0]["losses"]) == 6  # 12 clips / global batch 4, 2 epochs
@@ -79,9 +64,9 @@ def test_cma_positive_sets_are_shared_and_training_matches_one_process(manifest,
     single_dir, ddp_dir = tmp_path / "cma_single", tmp_path / "cma_ddp"
     single_dir.mkdir(), ddp_dir.mkdir()
     train(tiny_train_config(manifest, tmp_path, "cma_single", *cma, "data.batch_size=4"),
-          [SaveRankState(str(single_dir))])
+          [SaveRankState(str(single_dir), memory_state)])
     train(tiny_train_config(manifest, tmp_path, "cma_ddp", *cma, "data.batch_size=2", "train.devices=2",
-                            "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir))])
+                            "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir), memory_state)])
     one = torch.load(single_dir / "rank0.pt", weights_only=True)
     ranks = [torch.load(ddp_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert one["positives"].shape == (4, 1) and (one["positives"] >= 0).all()

@@ -5,11 +5,9 @@ differ from the global batch's, and SyncBatchNorm refuses CPU tensors); everythi
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import lightning as L
 import torch
 from image_train_helpers import image_config
+from train_helpers import SaveRankState
 
 from avssl.train.run_training import train
 
@@ -18,30 +16,18 @@ NO_BN = ("model.image_kwargs={out_dim: 16, width: 4, batch_norm: false}", "model
          "train.max_epochs=3", "train.checkpoint_every_n_steps=null")
 
 
-class SaveRankState(L.Callback):
-    """Each rank writes its weights, queue and per-step losses (ddp_spawn returns nothing else)."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.losses: list[float] = []
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        self.losses.append(float(outputs["loss"]))
-
-    def on_train_end(self, trainer, pl_module):
-        method = pl_module.method
-        torch.save({"weights": {k: v.clone() for k, v in method.state_dict().items() if not k.startswith("queues")},
-                    "queue": method.queues[0].get(), "losses": torch.tensor(self.losses, dtype=torch.float64)},
-                   Path(self.folder) / f"rank{trainer.global_rank}.pt")
+def weights_and_queue(method) -> dict:
+    return {"weights": {k: v.clone() for k, v in method.state_dict().items() if not k.startswith("queues")},
+            "queue": method.queues[0].get()}
 
 
 def test_swav_on_two_gloo_ranks_matches_one_process(prepared_mixed, tmp_path):
     single_dir, ddp_dir = tmp_path / "single", tmp_path / "ddp"
     single_dir.mkdir(), ddp_dir.mkdir()
     train(image_config(prepared_mixed, tmp_path, "swav", "single", *NO_BN, "data.batch_size=4"),
-          [SaveRankState(str(single_dir))])
+          [SaveRankState(str(single_dir), weights_and_queue)])
     train(image_config(prepared_mixed, tmp_path, "swav", "ddp", *NO_BN, "data.batch_size=2", "train.devices=2",
-                       "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir))])
+                       "train.strategy=ddp_spawn"), [SaveRankState(str(ddp_dir), weights_and_queue)])
     one = torch.load(single_dir / "rank0.pt", weights_only=True)
     ranks = [torch.load(ddp_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
     assert len(one["losses"]) == 12 and len(ranks[0]["losses"]) == 12  # 16 frames / global batch 4, 3 epochs

@@ -49,6 +49,13 @@ class ClassifierRecipe:
         if self.epochs < 0 or self.lr <= 0 or self.batch_size < 1:
             raise ValueError(f"classifier recipe needs epochs >= 0, lr > 0, batch_size >= 1; got {self}")
 
+    @classmethod
+    def from_config(cls, cfg) -> ClassifierRecipe:
+        """From an `eval.linear` or `eval.finetune` config section (the fields of the same names)."""
+        return cls(epochs=int(cfg.epochs), lr=float(cfg.lr), weight_decay=float(cfg.weight_decay),
+                   milestones=tuple(int(m) for m in cfg.milestones), gamma=float(cfg.gamma),
+                   batch_size=int(cfg.batch_size), seed=int(cfg.seed))
+
     def optimizer(self, params: Iterable[nn.Parameter]):
         optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, list(self.milestones), gamma=self.gamma)

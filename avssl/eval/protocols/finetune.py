@@ -45,12 +45,6 @@ class EncoderClassifier(nn.Module):
         return self.classifier(self.source.pooled(batch))
 
 
-def recipe_of(cfg) -> ClassifierRecipe:
-    return ClassifierRecipe(epochs=int(cfg.epochs), lr=float(cfg.lr), weight_decay=float(cfg.weight_decay),
-                            milestones=tuple(int(m) for m in cfg.milestones), gamma=float(cfg.gamma),
-                            batch_size=int(cfg.batch_size), seed=int(cfg.seed))
-
-
 def run(ctx) -> ProtocolReport:
     cfg = ctx.eval.finetune
     modality = cfg.modality
@@ -64,7 +58,7 @@ def run(ctx) -> ProtocolReport:
                         f"fine-tuned {modality}, {fold_name}")
     rows = [[name, percent(r["clip_top1"]), percent(r["video_top1"])] for name, r in results.items()]
     rows.append([f"mean of {len(results)}", percent(mean["clip_top1"]), percent(mean["video_top1"])])
-    recipe = recipe_of(cfg)
+    recipe = ClassifierRecipe.from_config(cfg)
     return ProtocolReport(
         "finetune", f"Fine-tuning ({modality}) on {len(results)} fold(s)", {
             "folds": results, "mean": mean, "modality": modality, "warmup_epochs": int(cfg.warmup_epochs),
@@ -80,7 +74,7 @@ def run(ctx) -> ProtocolReport:
 
 def _fold(ctx, data, fold, modality):
     cfg = ctx.eval.finetune
-    recipe = recipe_of(cfg)
+    recipe = ClassifierRecipe.from_config(cfg)
     device = resolve_device(cfg.device)
     folder = ctx.out / "finetune"
     num_classes = len(data.class_names)

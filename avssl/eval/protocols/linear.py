@@ -33,12 +33,6 @@ from avssl.eval.protocols.class_plots import class_plots
 from avssl.eval.report import ProtocolReport, percent
 
 
-def recipe_of(cfg) -> ClassifierRecipe:
-    return ClassifierRecipe(epochs=int(cfg.epochs), lr=float(cfg.lr), weight_decay=float(cfg.weight_decay),
-                            milestones=tuple(int(m) for m in cfg.milestones), gamma=float(cfg.gamma),
-                            batch_size=int(cfg.batch_size), seed=int(cfg.seed))
-
-
 def run(ctx) -> ProtocolReport:
     cfg = ctx.eval.linear
     modality, stages = cfg.modality, list(ctx.eval.features.stages)
@@ -46,7 +40,7 @@ def run(ctx) -> ProtocolReport:
     fold = data.folds[0]
     train_codes, test_codes = torch.tensor(data.codes(fold.train)), torch.tensor(data.codes(fold.test))
     num_classes = len(data.class_names)
-    recipe = recipe_of(cfg)
+    recipe = ClassifierRecipe.from_config(cfg)
     device = resolve_device(ctx.eval.features.device)
     test_clips = int(ctx.eval.features.clips_per_video)
     if cfg.bn_drift:

@@ -10,7 +10,6 @@ receives one video's embedding under another's index.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,10 +17,9 @@ import torch
 from torch.utils.data import Dataset
 
 from avssl.data.clip_sampling import AVClipSampler, AVClipSpan
-from avssl.data.decoders import DecodeError, Decoder, create_decoder
+from avssl.data.decode_retry import DecodeRetry
+from avssl.data.decoders import Decoder, create_decoder
 from avssl.data.manifest import Manifest
-
-log = logging.getLogger(__name__)
 
 _SEED_MIX = 1_000_003  # a prime: (seed, epoch, item) → distinct generator seeds
 
@@ -82,7 +80,8 @@ class AVClipDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         self._decoder = None if isinstance(decoder, str) else decoder
-        self._reported: set[str] = set()
+        self._retry = DecodeRetry(len(manifest), manifest.file_for, max_retries,
+                                  "check the manifest with 'avssl inspect' or re-run 'avssl prepare'")
 
     def __len__(self) -> int:
         return len(self.manifest) * self.clips_per_video
@@ -109,31 +108,15 @@ class AVClipDataset(Dataset):
         if not 0 <= item < len(self):
             raise IndexError(f"item {item} out of range for {len(self)} samples")
         generator = self.generator_for(item, epoch)
-        video_index, clip_index = divmod(item, self.clips_per_video)
-        failures = 0
-        while True:
-            try:
-                span = self.span_for(video_index, clip_index, generator)
-                frames, waveform = self._decode(video_index, span)
-            except (DecodeError, OSError) as error:
-                failures += 1
-                self._report(video_index, error)
-                if failures > self.max_retries:
-                    raise RuntimeError(
-                        f"{failures} consecutive samples failed to decode (last: {error}); "
-                        "check the manifest with 'avssl inspect' or re-run 'avssl prepare'"
-                    ) from error
-                video_index = int(torch.randint(len(self.manifest), (), generator=generator))
-                continue
-            sample = self._finish(video_index, frames, waveform, generator)
-            sample["decode_failures"] = failures
-            return sample
+        first, clip_index = divmod(item, self.clips_per_video)
 
-    def _report(self, video_index: int, error: Exception) -> None:
-        path = self.manifest.file_for(video_index)
-        if path not in self._reported:  # once per file per worker: a bad file must not flood the log
-            self._reported.add(path)
-            log.warning("skipping %s (instance %d): %s", path, video_index, error)
+        def decode(video_index: int):
+            return self._decode(video_index, self.span_for(video_index, clip_index, generator))
+
+        video_index, (frames, waveform), failures = self._retry(first, decode, generator)
+        sample = self._finish(video_index, frames, waveform, generator)
+        sample["decode_failures"] = failures
+        return sample
 
     def span_for(self, video_index: int, clip_index: int, generator: torch.Generator | None) -> AVClipSpan:
         row = self.manifest.rows[video_index]

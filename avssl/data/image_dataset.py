@@ -11,7 +11,6 @@ and the sample carries the replacement's index, so a method never files one imag
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -21,13 +20,12 @@ from torch.utils.data import Dataset
 
 from avssl.data.av_dataset import _SEED_MIX, AVClipDataset, DecodeSize
 from avssl.data.clip_sampling import AVClipSampler, RandomClipSampler
-from avssl.data.decoders import DecodeError, Decoder
+from avssl.data.decode_retry import DecodeRetry
+from avssl.data.decoders import Decoder
 from avssl.data.image_files import IMAGE_EXTENSIONS, list_images, read_image
 from avssl.data.manifest import Manifest
 
 __all__ = ["ImageFolderDataset", "VideoFrameDataset"]
-
-log = logging.getLogger(__name__)
 
 #: transform(uint8 (3, H, W), generator) -> list of views, e.g. avssl.data.image_views.MultiViewTransform
 ViewsTransform = Callable[[torch.Tensor, torch.Generator], list[torch.Tensor]]
@@ -57,7 +55,8 @@ class ImageFolderDataset(Dataset):
         self.seed = seed
         self.max_retries = max_retries
         self.epoch = 0
-        self._reported: set[str] = set()
+        self._retry = DecodeRetry(len(self.instance_paths), self.file_for, max_retries,
+                                  f"remove or repair the broken files under {self.root}", noun="images")
 
     def __len__(self) -> int:
         return len(self.instance_paths)
@@ -79,26 +78,12 @@ class ImageFolderDataset(Dataset):
         if not 0 <= item < len(self):
             raise IndexError(f"item {item} out of range for {len(self)} images")
         generator = self.generator_for(item, epoch)
-        index, failures = item, 0
-        while True:
-            path = self.file_for(index)
-            try:
-                image = read_image(path)
-            except DecodeError as error:
-                failures += 1
-                if path not in self._reported:  # once per file per worker: a bad file must not flood the log
-                    self._reported.add(path)
-                    log.warning("skipping %s (instance %d): %s", path, index, error.reason)
-                if failures > self.max_retries:
-                    raise RuntimeError(f"{failures} consecutive images failed to decode (last: {error}); "
-                                       f"remove or repair the broken files under {self.root}") from error
-                index = int(torch.randint(len(self), (), generator=generator))
-                continue
-            sample = {"views": self.transform(image, generator), "index": index}
-            if self.class_names:
-                sample["label"] = self.labels[index]
-            sample["decode_failures"] = failures
-            return sample
+        index, image, failures = self._retry(item, lambda i: read_image(self.file_for(i)), generator)
+        sample = {"views": self.transform(image, generator), "index": index}
+        if self.class_names:
+            sample["label"] = self.labels[index]
+        sample["decode_failures"] = failures
+        return sample
 
 
 class VideoFrameDataset(AVClipDataset):

@@ -33,7 +33,7 @@ class RecordingComplementSampler:
         return sample_negatives(index, N, K, torch.Generator().manual_seed(5), exclude)
 
 
-def make_model(weights: CMAWeights, sampler=None, seed: int = 0) -> AVIDCMA:
+def make_model(weights: CMAWeights, sampler=None, seed: int = 0, partition_per_term: bool = False) -> AVIDCMA:
     torch.manual_seed(seed)
     encoders = nn.ModuleDict({
         "video": nn.Sequential(nn.Flatten(), nn.Linear(math.prod(VIDEO_SHAPE), 16), nn.ReLU()),
@@ -41,7 +41,8 @@ def make_model(weights: CMAWeights, sampler=None, seed: int = 0) -> AVIDCMA:
     })
     heads = nn.ModuleDict({"video": nn.Linear(16, D), "audio": nn.Linear(16, D)})
     return AVIDCMA(encoders, heads, num_instances=N, embed_dim=D, weights=weights, num_positives=P,
-                   num_negatives=K, num_negatives_within=KW, resample_every=3, sampler=sampler)
+                   num_negatives=K, num_negatives_within=KW, resample_every=3, sampler=sampler,
+                   partition_per_term=partition_per_term)
 
 
 def make_batch(seed: int = 0) -> dict[str, torch.Tensor]:
@@ -58,7 +59,7 @@ def nce_product_form(s_pos: torch.Tensor, s_neg: torch.Tensor, z: float) -> torc
     return (-h_pos.log().mean(1) - (1 - h_neg).log().sum(1)).mean()
 
 
-def reference(model: AVIDCMA, batch, memory, positives, neg) -> dict[str, torch.Tensor]:
+def reference(model: AVIDCMA, batch, memory, positives, neg, z_per_term: bool = False) -> dict[str, torch.Tensor]:
     with torch.no_grad():
         emb = {m: e.double() for m, e in model.embed(batch).items()}
     index = batch["index"]
@@ -71,16 +72,17 @@ def reference(model: AVIDCMA, batch, memory, positives, neg) -> dict[str, torch.
         negatives = neg if pair[0] != pair[2] else neg[:, :KW]
         s_pos = torch.einsum("bd,bpd->bp", e, mem[pos_rows]) / TAU
         s_neg = torch.einsum("bd,bkd->bk", e, mem[negatives]) / TAU
-        if z is None:
-            z = s_neg.exp().mean().item()  # Z from the first term (cross-modal instance, K negatives)
+        if z is None or z_per_term:
+            z = s_neg.exp().mean().item()  # shared: Z from the first term (cross-modal instance, K negatives)
         out[name] = nce_product_form(s_pos, s_neg, z)
     return out
 
 
-def test_every_term_and_the_weighted_total_match_the_formula():
+@pytest.mark.parametrize("per_term", [False, True], ids=["shared-Z", "Z-per-term"])
+def test_every_term_and_the_weighted_total_match_the_formula(per_term):
     weights = CMAWeights(cross_instance=1.0, within_instance=2.0, cross_positive=3.0, within_positive=4.0)
     sampler = RecordingComplementSampler()
-    model = make_model(weights, sampler)
+    model = make_model(weights, sampler, partition_per_term=per_term)
     model.update_positives(epoch=0)
     batch = make_batch()
     memory = {m: model.banks[m].memory.double().clone() for m in ("video", "audio")}
@@ -88,7 +90,7 @@ def test_every_term_and_the_weighted_total_match_the_formula():
     neg = sampler(batch["index"], positives[batch["index"]])
     sampler.excludes.clear()
     out = model(batch)
-    expected = reference(model, batch, memory, positives, neg)  # no optimiser step: same embeddings
+    expected = reference(model, batch, memory, positives, neg, per_term)  # no optimiser step: same embeddings
     for name in ALL_TERMS:
         assert out[name].item() == pytest.approx(expected[name].item(), rel=1e-5), name
     groups = {"cross_instance": ("inst_v2a", "inst_a2v"), "within_instance": ("inst_v2v", "inst_a2a"),
@@ -96,6 +98,20 @@ def test_every_term_and_the_weighted_total_match_the_formula():
     total = sum(getattr(weights, g) / 10.0 * (expected[a] + expected[b]) / 2 for g, (a, b) in groups.items())
     assert out["loss"].item() == pytest.approx(total.item(), rel=1e-5)
     assert torch.equal(sampler.excludes[0], positives[batch["index"]])  # negatives avoid the positive sets
+
+
+def test_per_term_partition_functions_are_frozen_checkpointed_and_not_the_shared_one():
+    model = make_model(CMAWeights(1, 1, 1, 1), RecordingComplementSampler(), partition_per_term=True)
+    model.update_positives(0)
+    model(make_batch())
+    z = {name: float(p.z) for name, p in model.term_partitions.items()}
+    assert set(z) == set(ALL_TERMS) and len(set(z.values())) > 1  # each term its own estimate
+    assert not model.partition.is_frozen  # the shared Z (restored from AVID when released) is unused
+    model(make_batch(seed=1))
+    assert {name: float(p.z) for name, p in model.term_partitions.items()} == z  # frozen after the first step
+    restored = make_model(CMAWeights(1, 1, 1, 1), partition_per_term=True, seed=1)
+    restored.load_state_dict(model.state_dict())
+    assert {name: float(p.z) for name, p in restored.term_partitions.items()} == z
 
 
 def test_release_weights_use_two_groups_and_skip_the_others():

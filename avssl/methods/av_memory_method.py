@@ -106,6 +106,10 @@ class AVMemoryMethod(nn.Module):
         """(B, K) negatives of this step; AVID: uniform over all instances but the own one."""
         return self.sampler(index)
 
+    def partition_for(self, term: Term) -> PartitionFunction:
+        """The partition function of `term`: one Z shared by all terms (AVID, and CMA as released)."""
+        return self.partition
+
     def positive_index(self, index: torch.Tensor, kind: str) -> torch.Tensor:
         """(B, P) instance indices whose memories are the positives of a term."""
         if kind == "self":
@@ -147,9 +151,9 @@ class AVMemoryMethod(nn.Module):
             neg_mem = memories[(term.memory, "negatives")][:, : term.negatives].to(e.dtype)
             pos = torch.einsum("bd,bpd->bp", e, pos_mem) / self.temperature
             neg = torch.einsum("bd,bkd->bk", e, neg_mem) / self.temperature
-            if log_z is None:
-                log_z = self.partition(neg)  # one Z for all terms, estimated by the first one
-            loss = nce_loss(pos, neg, log_z)
+            term_log_z = self.partition_for(term)(neg)  # a shared Z is estimated by the first term
+            log_z = term_log_z if log_z is None else log_z
+            loss = nce_loss(pos, neg, term_log_z)
             out[term.name] = loss
             total = term.weight * loss if total is None else total + term.weight * loss
 

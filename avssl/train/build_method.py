@@ -50,7 +50,7 @@ def build_avid_cma(config: DictConfig, num_instances: int) -> AVIDCMA:
     cma = config.method.cma
     return AVIDCMA(weights=CMAWeights(**OmegaConf.to_container(cma.weights)), num_positives=cma.num_positives,
                    agreement=cma.agreement, resample_every=cma.resample_every,
-                   num_negatives_within=cma.num_negatives_within,
+                   num_negatives_within=cma.num_negatives_within, partition_per_term=cma.partition_per_term,
                    search=SearchSpec(**OmegaConf.to_container(cma.search)), **_shared_kwargs(config, num_instances))
 
 

@@ -48,6 +48,7 @@ class CMAConfig:
     agreement: str = "consensus"  # consensus | union | video | audio
     resample_every: int = 5  # epochs between positive-set recomputations
     num_negatives_within: int = 64
+    partition_per_term: bool = False  # release: one Z from the AVID checkpoint for every term (avid_cma.py)
     weights: CMAWeights = field(default_factory=CMAWeights)
     search: SearchSpec = field(default_factory=SearchSpec)
 

@@ -11,8 +11,8 @@ fingerprints): 1.0 means none. With --workers > 0 the pipeline decodes in worker
 the encoders run, so it may beat the serial baseline (ratio < 1).
 
 Encoders: "tiny" (the CPU test nets; decoding dominates) and "avid" (R(2+1)D-18 + the AVID audio
-net; the forward dominates, ~1 clip/s on 2 CPU cores). Clips: the AVID recipe (8 frames at 16 fps,
-112 crop, 2 s of 24 kHz audio → 1×200×257).
+net, inference only: ~15 clips/s on 2 CPU cores, of the same order as decoding). Clips: the AVID
+recipe (8 frames at 16 fps, 112 crop, 2 s of 24 kHz audio → 1×200×257).
 
     python tools/bench_extract.py                                  # defaults below
     python tools/bench_extract.py --models tiny --clips 256 --workers 0,2

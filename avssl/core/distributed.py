@@ -49,18 +49,18 @@ def gather_rows_with_offset(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
 
 
 @torch.no_grad()
+def _all_reduce(tensor: torch.Tensor, op) -> torch.Tensor:
+    out = tensor.clone()  # a new tensor: the caller's input is left untouched
+    if is_distributed():
+        dist.all_reduce(out, op=op)
+    return out
+
+
 def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
     """Sum `tensor` over ranks (a new tensor; the input is left untouched)."""
-    out = tensor.clone()
-    if is_distributed():
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    return out
+    return _all_reduce(tensor, dist.ReduceOp.SUM)
 
 
-@torch.no_grad()
 def all_reduce_max(tensor: torch.Tensor) -> torch.Tensor:
     """Element-wise maximum of `tensor` over ranks (a new tensor; the input is left untouched)."""
-    out = tensor.clone()
-    if is_distributed():
-        dist.all_reduce(out, op=dist.ReduceOp.MAX)
-    return out
+    return _all_reduce(tensor, dist.ReduceOp.MAX)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import torch
 from omegaconf import OmegaConf
 from rich.console import Console
 from rich.table import Table
@@ -34,7 +35,8 @@ from avssl.data.decoders.cached_decoder import CachedDecoder
 from avssl.data.demo_data import make_demo_dataset
 from avssl.data.manifest import Manifest, read_manifest
 from avssl.data.prepare import prepare
-from avssl.eval.embeddings import video_level_embeddings
+from avssl.eval.feature_sources import FeatureSource
+from avssl.eval.features import extract_clip_features
 from avssl.eval.report_plots import plot_loss_curves, plot_recall_at_k, plot_retrieval_grid
 from avssl.eval.retrieval import chance_recall, retrieval_recall, top_k_neighbours
 from avssl.train.build_method import build_avid
@@ -109,8 +111,8 @@ def run_demo(out: str | Path, data: str | Path | None = None, overrides: tuple[s
     console.print(f"[bold]{steps}/{steps}[/bold] retrieval on the test split")
     stages, embeddings = {}, {}
     for stage, model in (("untrained", untrained), *((name, run.module.method) for name, run in runs.items())):
-        embeddings[stage] = {split: video_level_embeddings(model, _eval_dataset(config, m, decoder), progress=progress,
-                                                           desc=f"{stage} {split}")
+        embeddings[stage] = {split: _video_embeddings(model, _eval_dataset(config, m, decoder), progress,
+                                                      f"{stage} {split}")
                              for split, m in manifests.items()}
         stages[stage] = _retrieval_metrics(embeddings[stage]["test"], embeddings[stage]["train"])
     metrics = {
@@ -136,6 +138,18 @@ def _eval_dataset(config, manifest: Manifest, decoder: CachedDecoder):
     data = config.data.copy()
     data.clip.clips_per_video = EVAL_CLIPS_PER_VIDEO
     return build_av_dataset(data, training=False, manifest=manifest, decoder=decoder)
+
+
+def _video_embeddings(method, dataset, progress: bool, desc: str) -> dict:
+    """{"video": (V, D), "audio": (V, D), "label": (V,)}: the mean of each video's clip embeddings
+    (the projection heads' unit vectors), through the extraction path every `avssl eval` uses."""
+    sources = [FeatureSource(m, method.encoders[m], method.heads[m]) for m in ("video", "audio")]
+    clips = extract_clip_features(sources, dataset, ["projection"], batch_size=64, device="auto", progress=progress,
+                                  desc=desc)
+    videos = clips.video_level()
+    manifest = dataset.manifest
+    return {"video": videos["video/projection"], "audio": videos["audio/projection"],
+            "label": torch.tensor([manifest.label_index(i) for i in range(len(manifest))])}
 
 
 def _retrieval_metrics(test: dict, train: dict) -> dict:
